@@ -1,0 +1,102 @@
+"""The ``o365-pipeline`` command line: emulator, login, test-connection, sync (CONTRACT section 2)."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from collections.abc import Sequence
+
+from .config import PipelineConfig, SettingError, split_list
+
+
+def _sync(args: argparse.Namespace) -> int:
+    from .auth import O365Auth
+    from .sync import run_sync
+
+    report = run_sync(
+        O365Auth.from_env(),
+        PipelineConfig.from_env(),
+        entities=split_list(args.entities),
+        full_refresh=args.full_refresh,
+    )
+    print(f"{'entity':<28}{'rows':>10}{'deleted':>9}{'requests':>10}{'throttled':>11}{'seconds':>9}")
+    for name, stats in sorted(report.stats.items()):
+        print(
+            f"{name:<28}{stats.rows:>10}{stats.deleted:>9}{stats.requests:>10}{stats.throttled:>11}"
+            f"{stats.seconds:>9.2f}"
+        )
+    print(f"synced {len(report.stats)} entities in {report.seconds:.1f} s")
+    return 0
+
+
+def _test_connection(args: argparse.Namespace) -> int:
+    from .auth import O365Auth
+    from .auth.connection_check import Probe, run_connection_check
+    from .graph.entities import select_entities
+
+    probes = [Probe(e.name, e.probe, e.permission) for e in select_entities(PipelineConfig.from_env().entities)]
+    return run_connection_check(O365Auth.from_env(), probes)
+
+
+def _login(args: argparse.Namespace) -> int:
+    from .auth import O365Auth
+    from .auth.device_code import login
+
+    return login(O365Auth.from_env())
+
+
+def _demo(args: argparse.Namespace) -> int:
+    from .demo import run_demo
+
+    return run_demo()
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="o365-pipeline", description="Replicate Microsoft 365 data through Microsoft Graph into DuckDB."
+    )
+    commands = parser.add_subparsers(dest="command", required=True)
+    commands.add_parser("emulator", help="the bundled Graph + identity emulator (emulator serve --help)")
+    commands.add_parser("login", help="AzureAD scheme: device-code sign-in, caches the token").set_defaults(
+        handler=_login
+    )
+    commands.add_parser("test-connection", help="get a token and probe every entity").set_defaults(
+        handler=_test_connection
+    )
+    commands.add_parser("demo", help="emulator + every asset into data/demo.duckdb, then a row summary").set_defaults(
+        handler=_demo
+    )
+    sync = commands.add_parser("sync", help="run the dlt sync headless into the configured DuckDB file")
+    sync.add_argument("--entities", default="", help="comma list of raw tables (default O365_ENTITIES, else all)")
+    sync.add_argument("--full-refresh", action="store_true", help="drop the tables and delta state, re-read all")
+    sync.set_defaults(handler=_sync)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the console script; returns the exit status."""
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if argv[:1] == ["emulator"]:
+        from .emulator.cli import main as emulator_main
+
+        return emulator_main(argv[1:])
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    args = _parser().parse_args(argv)
+    try:
+        return args.handler(args)
+    except (SettingError, ValueError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    except Exception as exc:  # one readable line, never a traceback full of config
+        from .auth import O365AuthError
+        from .graph.errors import GraphError
+
+        if isinstance(exc, O365AuthError | GraphError):
+            print(f"error: {exc}", file=sys.stderr)
+            return 1
+        raise
+
+
+if __name__ == "__main__":
+    sys.exit(main())

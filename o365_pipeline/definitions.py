@@ -1,0 +1,19 @@
+"""The one Dagster ``Definitions`` of o365-pipeline: ingestion, modeling, checks and automation merged."""
+
+import dagster as dg
+from dagster_dbt import DbtCliResource
+from dagster_dlt import DagsterDltResource
+
+from .auth import O365Auth
+from .defs.ingestion import o365_raw_tables
+from .defs.modeling import o365_dbt_models
+from .project import dbt_project
+
+defs = dg.Definitions(
+    assets=[o365_raw_tables, o365_dbt_models],
+    resources={
+        "dlt": DagsterDltResource(),
+        "dbt": DbtCliResource(project_dir=dbt_project),
+        "o365": O365Auth.from_dagster_env(),
+    },
+)

@@ -1,0 +1,1 @@
+"""Dagster definitions, one module per concern: ingestion (dlt), modeling (dbt), checks, automation."""

@@ -1,0 +1,281 @@
+"""A small, thread-safe Microsoft Graph v1.0 client: paging, delta rounds, retries, throttling, counters.
+
+The client never logs or raises a token, a query string or a secret: errors carry Graph's code and the
+request path only.
+"""
+
+from __future__ import annotations
+
+import email.utils
+import random
+import ssl
+import threading
+import time
+from collections import defaultdict
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import urlsplit
+
+import httpx
+import orjson
+
+from .errors import GraphError
+
+TokenProvider = Callable[[bool], str]
+"""Returns a bearer token; called with ``True`` to force a refresh after a 401."""
+
+RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
+
+
+def make_ssl_context(verify: str | bool) -> ssl.SSLContext | bool:
+    """Trust the system store plus an extra CA bundle, ignoring ``REQUESTS_CA_BUNDLE``-style overrides.
+
+    Args:
+        verify: a PEM file with extra CAs to trust, ``True`` for the system store only, ``False`` never
+            (only ever used by tests of the emulator itself).
+    """
+    if verify is False:
+        return False
+    context = ssl.create_default_context()
+    if isinstance(verify, str) and verify:
+        context.load_verify_locations(cafile=verify)
+    return context
+
+
+def retry_after_seconds(value: str | None) -> float | None:
+    """Parse ``Retry-After``: seconds (possibly fractional, ``2.128``) or an HTTP date."""
+    if not value:
+        return None
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        pass
+    try:
+        when = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    return max(0.0, when.timestamp() - time.time())
+
+
+@dataclass
+class RequestStats:
+    """Counters of one client, safe to update from several threads."""
+
+    requests: int = 0
+    throttled: int = 0
+    retries: int = 0
+    bytes: int = 0
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False, compare=False)
+
+    def add(self, *, requests: int = 0, throttled: int = 0, retries: int = 0, nbytes: int = 0) -> None:
+        """Add to the counters."""
+        with self._lock:
+            self.requests += requests
+            self.throttled += throttled
+            self.retries += retries
+            self.bytes += nbytes
+
+    def snapshot(self) -> dict[str, int]:
+        """The counters as a plain dict."""
+        with self._lock:
+            return {
+                "requests": self.requests,
+                "throttled": self.throttled,
+                "retries": self.retries,
+                "bytes": self.bytes,
+            }
+
+
+@dataclass(frozen=True)
+class DeltaPage:
+    """One page of a delta round; ``delta_link`` is set on the last page only."""
+
+    items: list[dict[str, Any]]
+    delta_link: str | None
+
+
+class GraphClient:
+    """Talks to ``{graph_root}/v1.0`` with a bearer token from ``token_provider``.
+
+    Concurrency is bounded twice, as Graph asks: at most ``max_in_flight`` requests overall and at most
+    ``per_mailbox`` (Outlook's documented 4) for any one mailbox.
+    """
+
+    def __init__(
+        self,
+        graph_root: str,
+        token_provider: TokenProvider,
+        verify: str | bool = True,
+        *,
+        max_in_flight: int = 8,
+        per_mailbox: int = 4,
+        max_attempts: int = 8,
+        timeout: float = 100.0,
+        backoff_base: float = 0.5,
+        backoff_cap: float = 60.0,
+    ) -> None:
+        self.base_url = graph_root.rstrip("/") + "/v1.0"
+        self.stats = RequestStats()
+        self._token_provider = token_provider
+        self._token: str | None = None
+        self._token_lock = threading.Lock()
+        self._max_attempts = max_attempts
+        self._backoff_base = backoff_base
+        self._backoff_cap = backoff_cap
+        self._global = threading.BoundedSemaphore(max_in_flight)
+        self._per_mailbox = per_mailbox
+        self._mailboxes: dict[str, threading.BoundedSemaphore] = defaultdict(
+            lambda: threading.BoundedSemaphore(self._per_mailbox)
+        )
+        self._mailboxes_lock = threading.Lock()
+        self._http = httpx.Client(
+            verify=make_ssl_context(verify),
+            timeout=timeout,
+            limits=httpx.Limits(max_connections=max_in_flight, max_keepalive_connections=max_in_flight),
+            headers={"Accept": "application/json", "User-Agent": "o365-pipeline"},
+        )
+
+    def close(self) -> None:
+        """Close the connection pool."""
+        self._http.close()
+
+    def __enter__(self) -> GraphClient:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def url(self, path: str) -> str:
+        """Absolute URL of a path relative to ``/v1.0`` (absolute URLs pass through)."""
+        if path.startswith("https://") or path.startswith("http://"):
+            return path
+        return f"{self.base_url}/{path.lstrip('/')}"
+
+    def _bearer(self, force_refresh: bool = False) -> str:
+        with self._token_lock:
+            if force_refresh or self._token is None:
+                self._token = self._token_provider(force_refresh)
+            return self._token
+
+    @contextmanager
+    def _slot(self, mailbox: str | None) -> Iterator[None]:
+        if mailbox is None:
+            with self._global:
+                yield
+            return
+        with self._mailboxes_lock:
+            per_mailbox = self._mailboxes[mailbox]
+        with per_mailbox, self._global:
+            yield
+
+    def _backoff(self, attempt: int) -> float:
+        return min(self._backoff_cap, self._backoff_base * 2**attempt) * (0.5 + random.random() / 2)
+
+    def request(
+        self,
+        method: str,
+        path: str,
+        *,
+        params: Mapping[str, str] | None = None,
+        headers: Mapping[str, str] | None = None,
+        json: Any = None,
+        mailbox: str | None = None,
+    ) -> dict[str, Any]:
+        """Send one request and return its JSON body, retrying throttling and transient failures.
+
+        Retries 429/5xx after ``Retry-After`` (or jittered exponential backoff), transport errors and
+        truncated bodies; refreshes the token once on 401. Raises :class:`GraphError` otherwise.
+        """
+        url = self.url(path)
+        where = urlsplit(url).path
+        refreshed = False
+        last: GraphError | None = None
+        for attempt in range(self._max_attempts):
+            wait: float | None = None
+            token = self._bearer()
+            request_headers = {"Authorization": f"Bearer {token}", **(headers or {})}
+            try:
+                with self._slot(mailbox):
+                    response = self._http.request(method, url, params=params, headers=request_headers, json=json)
+                    content = response.content
+            except httpx.TransportError as exc:
+                self.stats.add(requests=1, retries=1)
+                last = GraphError(0, type(exc).__name__, "connection failed", where)
+                time.sleep(self._backoff(attempt))
+                continue
+            status = response.status_code
+            self.stats.add(requests=1, nbytes=len(content), throttled=int(status == 429))
+            if status < 300:
+                try:
+                    return orjson.loads(content) if content else {}
+                except orjson.JSONDecodeError:
+                    last = GraphError(status, "TruncatedBody", "response body was not complete JSON", where)
+                    wait = self._backoff(attempt)
+            elif status == 401 and not refreshed:
+                refreshed = True
+                self._bearer(force_refresh=True)
+                continue
+            else:
+                last = _error_from(response, content, where)
+                if status not in RETRY_STATUSES:
+                    raise last
+                wait = retry_after_seconds(response.headers.get("Retry-After"))
+                if wait is None:
+                    wait = self._backoff(attempt)
+            self.stats.add(retries=1)
+            time.sleep(wait)
+        assert last is not None
+        raise last
+
+    def get(self, path: str, **kwargs: Any) -> dict[str, Any]:
+        """GET one page or object."""
+        return self.request("GET", path, **kwargs)
+
+    def iter_pages(
+        self,
+        path: str,
+        *,
+        params: Mapping[str, str] | None = None,
+        headers: Mapping[str, str] | None = None,
+        mailbox: str | None = None,
+    ) -> Iterator[dict[str, Any]]:
+        """Yield every page of a collection, following ``@odata.nextLink`` verbatim.
+
+        Headers (``ConsistencyLevel``, ``Prefer``) are resent on every page, as Graph requires.
+        """
+        page = self.get(path, params=params, headers=headers, mailbox=mailbox)
+        while True:
+            yield page
+            next_link = page.get("@odata.nextLink")
+            if not next_link:
+                return
+            page = self.get(next_link, headers=headers, mailbox=mailbox)
+
+    def iter_delta(
+        self,
+        start: str,
+        *,
+        params: Mapping[str, str] | None = None,
+        headers: Mapping[str, str] | None = None,
+        mailbox: str | None = None,
+    ) -> Iterator[DeltaPage]:
+        """Run one delta round from ``start`` (an initial path or a stored deltaLink).
+
+        Yields each page's items; the last page carries the new deltaLink. Params are only sent with an
+        initial path: a stored deltaLink already encodes its query.
+        """
+        for page in self.iter_pages(start, params=params, headers=headers, mailbox=mailbox):
+            yield DeltaPage(items=page.get("value", []), delta_link=page.get("@odata.deltaLink"))
+
+
+def _error_from(response: httpx.Response, content: bytes, where: str) -> GraphError:
+    code, message = f"HTTP{response.status_code}", response.reason_phrase
+    try:
+        error = orjson.loads(content).get("error", {})
+        code = error.get("code") or code
+        message = error.get("message") or message
+    except (orjson.JSONDecodeError, AttributeError):
+        pass
+    return GraphError(response.status_code, code, message, where, response.headers.get("Location"))

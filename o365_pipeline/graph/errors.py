@@ -1,0 +1,37 @@
+"""Errors raised by the Graph client, carrying Graph's error code (branch on codes, never messages)."""
+
+from __future__ import annotations
+
+import re
+
+_RESYNC = re.compile(r"syncstatenotfound|resync", re.IGNORECASE)
+
+
+class GraphError(Exception):
+    """A Graph request failed for good (after retries).
+
+    Attributes:
+        status: HTTP status code (0 for a transport failure).
+        code: Graph's ``error.code`` (``ErrorAccessDenied``, ``MailboxNotEnabledForRESTAPI``, ...).
+        path: the request path without its query string (no tokens, no secrets).
+        location: the ``Location`` header of a 410 answer, if any.
+    """
+
+    def __init__(self, status: int, code: str, message: str, path: str, location: str | None = None) -> None:
+        super().__init__(f"Graph {status} {code} on {path}: {message}")
+        self.status = status
+        self.code = code
+        self.path = path
+        self.location = location
+
+    @property
+    def is_delta_expired(self) -> bool:
+        """True when a delta/sync token is no longer valid and the stream must start over."""
+        return self.status == 410 or bool(_RESYNC.search(self.code or ""))
+
+    @property
+    def is_mailbox_unavailable(self) -> bool:
+        """True for a mailbox or drive the app may not read: skip it, do not fail the run."""
+        return self.code in {"MailboxNotEnabledForRESTAPI", "ErrorAccessDenied", "ResourceNotFound"} or (
+            self.status == 403
+        )
