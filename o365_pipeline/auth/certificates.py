@@ -72,9 +72,7 @@ def _read_file(value: str) -> bytes:
     try:
         return path.read_bytes()
     except OSError as exc:
-        raise O365AuthError(
-            f"cannot read certificate file {str(path)!r}: {exc.strerror}", setting=CERT
-        ) from None
+        raise O365AuthError(f"cannot read certificate file {str(path)!r}: {exc.strerror}", setting=CERT) from None
 
 
 def _password_bytes(password: str | None) -> bytes | None:
@@ -84,13 +82,9 @@ def _password_bytes(password: str | None) -> bytes | None:
 def _load_pem_key(block: bytes, password: str | None) -> PrivateKey:
     encrypted = b"ENCRYPTED" in block.split(b"\n", 1)[0] or b"Proc-Type: 4,ENCRYPTED" in block
     try:
-        key = serialization.load_pem_private_key(
-            block, password=_password_bytes(password) if encrypted else None
-        )
+        key = serialization.load_pem_private_key(block, password=_password_bytes(password) if encrypted else None)
     except TypeError:
-        raise O365AuthError(
-            f"the private key in {CERT} is encrypted: set {PASSWORD}", setting=PASSWORD
-        ) from None
+        raise O365AuthError(f"the private key in {CERT} is encrypted: set {PASSWORD}", setting=PASSWORD) from None
     except ValueError:
         if encrypted:
             raise O365AuthError(f"wrong {PASSWORD} for the private key in {CERT}", setting=PASSWORD) from None
@@ -100,9 +94,7 @@ def _load_pem_key(block: bytes, password: str | None) -> PrivateKey:
     return key
 
 
-def _pair(
-    certs: list[x509.Certificate], keys: list[PrivateKey]
-) -> list[tuple[x509.Certificate, PrivateKey | None]]:
+def _pair(certs: list[x509.Certificate], keys: list[PrivateKey]) -> list[tuple[x509.Certificate, PrivateKey | None]]:
     def numbers(key: PrivateKey) -> rsa.RSAPublicNumbers:
         return key.public_key().public_numbers()
 
@@ -127,13 +119,9 @@ def _from_pem(data: bytes, password: str | None) -> list[tuple[x509.Certificate,
     except ValueError:
         raise O365AuthError(f"a certificate in {CERT} cannot be read", setting=CERT) from None
     if not certs:
-        raise O365AuthError(
-            f"{CERT} holds no certificate (PEM needs the key and the certificate)", setting=CERT
-        )
+        raise O365AuthError(f"{CERT} holds no certificate (PEM needs the key and the certificate)", setting=CERT)
     if not keys:
-        raise O365AuthError(
-            f"{CERT} holds no private key (PEM needs the key and the certificate)", setting=CERT
-        )
+        raise O365AuthError(f"{CERT} holds no private key (PEM needs the key and the certificate)", setting=CERT)
     return _pair(certs, keys)
 
 
@@ -161,9 +149,7 @@ def _from_pfx(data: bytes, password: str | None) -> list[tuple[x509.Certificate,
     return _pair(certs, [key] if key is not None else [])
 
 
-def load_store(
-    value: str, cert_type: str, password: str | None
-) -> list[tuple[x509.Certificate, PrivateKey | None]]:
+def load_store(value: str, cert_type: str, password: str | None) -> list[tuple[x509.Certificate, PrivateKey | None]]:
     """Every certificate of the store with its private key (None when the store lacks it)."""
     if cert_type == "PEMKEY_BLOB":
         raw = value.encode() if "-----BEGIN" in value else _b64decode(value, "PEMKEY_BLOB: base64 or raw PEM")
@@ -208,9 +194,7 @@ def pick(
                     )
                 return cert, key
     present = "; ".join(c.subject.rfc4514_string() for c, _ in pairs)
-    raise O365AuthError(
-        f"no certificate with subject {subject!r} in {CERT}; present: {present}", setting=SUBJECT
-    )
+    raise O365AuthError(f"no certificate with subject {subject!r} in {CERT}; present: {present}", setting=SUBJECT)
 
 
 def load_credential(
@@ -231,8 +215,7 @@ def load_credential(
         )
     if cert.not_valid_before_utc > moment:
         raise O365AuthError(
-            f"certificate {name!r} in {CERT} is not valid before "
-            f"{cert.not_valid_before_utc:%Y-%m-%d %H:%M} UTC",
+            f"certificate {name!r} in {CERT} is not valid before {cert.not_valid_before_utc:%Y-%m-%d %H:%M} UTC",
             setting=CERT,
         )
     key_pem = key.private_bytes(

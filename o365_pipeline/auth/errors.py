@@ -78,6 +78,4 @@ def from_msal_result(
         setting = default_setting
         detail = description or error
         message = f"token request failed: {detail} ({error}); check {setting}"
-    return O365AuthError(
-        redact(message, secrets), setting=setting, code=f"AADSTS{code}" if code is not None else error
-    )
+    return O365AuthError(redact(message, secrets), setting=setting, code=f"AADSTS{code}" if code is not None else error)

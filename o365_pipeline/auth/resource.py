@@ -40,9 +40,7 @@ class O365Auth(dg.ConfigurableResource):
     oauth_client_secret: str | None = Field(default=None, repr=False, description="O365_OAUTH_CLIENT_SECRET")
     oauth_jwt_cert: str | None = Field(default=None, repr=False, description="O365_OAUTH_JWT_CERT")
     oauth_jwt_cert_type: str | None = Field(default=None, description="O365_OAUTH_JWT_CERT_TYPE")
-    oauth_jwt_cert_password: str | None = Field(
-        default=None, repr=False, description="O365_OAUTH_JWT_CERT_PASSWORD"
-    )
+    oauth_jwt_cert_password: str | None = Field(default=None, repr=False, description="O365_OAUTH_JWT_CERT_PASSWORD")
     oauth_jwt_cert_subject: str | None = Field(default=None, description="O365_OAUTH_JWT_CERT_SUBJECT")
     msi_client_id: str | None = Field(default=None, description="O365_MSI_CLIENT_ID")
     azure_environment: str | None = Field(default=None, description="O365_AZURE_ENVIRONMENT")
@@ -65,9 +63,7 @@ class O365Auth(dg.ConfigurableResource):
     @classmethod
     def from_dagster_env(cls) -> O365Auth:
         """`EnvVar(...)` for every O365_* setting set now (unset ones keep defaults), for Definitions."""
-        values: dict[str, Any] = {
-            name: dg.EnvVar(var) for name, var in ENV_NAMES.items() if os.environ.get(var)
-        }
+        values: dict[str, Any] = {name: dg.EnvVar(var) for name, var in ENV_NAMES.items() if os.environ.get(var)}
         return cls(**values)
 
     def settings(self) -> AuthSettings:
@@ -115,11 +111,7 @@ class O365Auth(dg.ConfigurableResource):
         """
         with self._lock:
             cached = self._token
-            if (
-                not force_refresh
-                and cached is not None
-                and cached.expires_on - time.time() > REFRESH_MARGIN_SECONDS
-            ):
+            if not force_refresh and cached is not None and cached.expires_on - time.time() > REFRESH_MARGIN_SECONDS:
                 return cached.token
             token = self._scheme_object().acquire(force_refresh=force_refresh)
             self._token = token

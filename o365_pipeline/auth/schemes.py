@@ -32,9 +32,7 @@ class Scheme(Protocol):
         ...
 
 
-def _token_from_result(
-    result: dict[str, Any] | None, settings: AuthSettings, default_setting: str
-) -> AccessToken:
+def _token_from_result(result: dict[str, Any] | None, settings: AuthSettings, default_setting: str) -> AccessToken:
     if not result or "access_token" not in result:
         raise from_msal_result(result or {"error": "no answer"}, default_setting, settings.secrets())
     if "expires_on" in result:  # managed identity may answer only this
@@ -64,13 +62,10 @@ def _call_msal(settings: AuthSettings, default_setting: str, call: Any, *args: A
         text = redact(str(exc), settings.secrets())
         if "tenant" in text.lower() or "discovery" in text.lower():
             raise O365AuthError(
-                f"tenant {settings.tenant!r} not found at {settings.endpoints.login_host}: "
-                "check O365_AZURE_TENANT",
+                f"tenant {settings.tenant!r} not found at {settings.endpoints.login_host}: check O365_AZURE_TENANT",
                 setting="O365_AZURE_TENANT",
             ) from None
-        raise O365AuthError(
-            f"msal rejected the settings: {text.splitlines()[0]}", setting=default_setting
-        ) from None
+        raise O365AuthError(f"msal rejected the settings: {text.splitlines()[0]}", setting=default_setting) from None
 
 
 class _ConfidentialScheme:
@@ -269,9 +264,7 @@ class InteractiveScheme:
     def login(self, out: Any) -> str:
         """Device code sign-in; prints the URL and code through `out`; returns the account name."""
         app = self.application()
-        flow = _call_msal(
-            self._settings, self.default_setting, app.initiate_device_flow, scopes=self.scopes()
-        )
+        flow = _call_msal(self._settings, self.default_setting, app.initiate_device_flow, scopes=self.scopes())
         if "user_code" not in flow:
             raise from_msal_result(flow, self.default_setting, self._settings.secrets())
         out(f"To sign in, open {flow['verification_uri']} and enter the code {flow['user_code']}")

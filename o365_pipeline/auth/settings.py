@@ -129,9 +129,7 @@ def parse_scheme(value: str | None) -> str:
     )
 
 
-def resolve_endpoints(
-    azure_environment: str | None, graph_url: str | None, login_url: str | None
-) -> GraphEndpoints:
+def resolve_endpoints(azure_environment: str | None, graph_url: str | None, login_url: str | None) -> GraphEndpoints:
     """Endpoints from O365_AZURE_ENVIRONMENT and the O365_GRAPH_URL / O365_LOGIN_URL overrides."""
     env = (_clean(azure_environment) or "GLOBAL").upper()
     if env not in CLOUDS:
@@ -142,12 +140,8 @@ def resolve_endpoints(
     hosts = CLOUDS[env]
     graph = f"https://{hosts.graph_host}"
     graph_root = _https_root(graph_url, "O365_GRAPH_URL") if _clean(graph_url) else graph
-    login_host = (
-        _https_root(login_url, "O365_LOGIN_URL") if _clean(login_url) else f"https://{hosts.login_host}"
-    )
-    return GraphEndpoints(
-        graph_root=graph_root, login_host=login_host, scope=f"{graph}/.default", resource=graph
-    )
+    login_host = _https_root(login_url, "O365_LOGIN_URL") if _clean(login_url) else f"https://{hosts.login_host}"
+    return GraphEndpoints(graph_root=graph_root, login_host=login_host, scope=f"{graph}/.default", resource=graph)
 
 
 def _require(value: str | None, setting: str, scheme: str, what: str) -> str:
@@ -203,9 +197,7 @@ def validate_settings(
         if not path.is_file() or not os.access(path, os.R_OK):
             raise O365AuthError(f"O365_CA_BUNDLE {bundle!r} is not a readable file", setting="O365_CA_BUNDLE")
         if b"-----BEGIN CERTIFICATE-----" not in path.read_bytes():
-            raise O365AuthError(
-                f"O365_CA_BUNDLE {bundle!r} holds no PEM certificate", setting="O365_CA_BUNDLE"
-            )
+            raise O365AuthError(f"O365_CA_BUNDLE {bundle!r} holds no PEM certificate", setting="O365_CA_BUNDLE")
         bundle = str(path.resolve())
     cache = Path(_clean(token_cache) or default_token_cache_path()).expanduser()
     return AuthSettings(

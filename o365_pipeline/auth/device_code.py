@@ -1,0 +1,21 @@
+"""`o365-pipeline login`: device code sign-in for the AzureAD scheme, stored in the 0600 token cache."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from .errors import O365AuthError
+from .resource import O365Auth
+
+
+def login(auth: O365Auth, out: Callable[[str], Any] = print) -> int:
+    """Print the verification URL and code, wait for sign-in, save the cache. Returns 0 on success."""
+    try:
+        scheme = auth.interactive()
+        account = scheme.login(out)
+    except O365AuthError as exc:
+        out(f"login failed: {exc}")
+        return 1
+    out(f"signed in as {account}; token cache {scheme.cache_file.path}")
+    return 0
