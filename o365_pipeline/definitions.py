@@ -7,13 +7,13 @@ from dagster_dlt import DagsterDltResource
 from .auth import O365Auth
 from .defs.ingestion import o365_raw_tables
 from .defs.modeling import o365_dbt_models
-from .project import dbt_project
+from .project import DBT_EXECUTABLE, dbt_project
 
 defs = dg.Definitions(
     assets=[o365_raw_tables, o365_dbt_models],
     resources={
         "dlt": DagsterDltResource(),
-        "dbt": DbtCliResource(project_dir=dbt_project),
+        "dbt": DbtCliResource(project_dir=dbt_project, dbt_executable=DBT_EXECUTABLE),
         "o365": O365Auth.from_dagster_env(),
     },
 )

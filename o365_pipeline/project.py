@@ -1,10 +1,19 @@
 """The dbt project handle (only that, as in Dagster's examples)."""
 
+import shutil
+import sys
 from pathlib import Path
 
 from dagster_dbt import DbtProject
 
 DBT_PROJECT_DIR = Path(__file__).resolve().parent.parent / "dbt_project"
+
+# The dbt installed beside this interpreter, so runs work without an activated venv.
+DBT_EXECUTABLE = (
+    str(Path(sys.executable).parent / "dbt")
+    if (Path(sys.executable).parent / "dbt").exists()
+    else (shutil.which("dbt") or "dbt")
+)
 
 dbt_project = DbtProject(project_dir=DBT_PROJECT_DIR, profiles_dir=DBT_PROJECT_DIR)
 

@@ -1,6 +1,5 @@
 """Raw tables: one Dagster asset per entity, materialized together by dlt through dagster-dlt."""
 
-from __future__ import annotations
 
 from collections.abc import Iterator
 

@@ -1,0 +1,35 @@
+"""The one Definitions object loads, with the lineage raw -> staging -> marts the UI shows."""
+
+import dagster as dg
+
+from o365_pipeline.definitions import defs
+from o365_pipeline.graph.entities import ENTITIES
+
+GRAPH = defs.resolve_asset_graph()
+
+
+def parents(key: str) -> set[str]:
+    return {parent.to_user_string() for parent in GRAPH.get(dg.AssetKey.from_user_string(key)).parent_keys}
+
+
+def test_asset_keys_snapshot() -> None:
+    keys = sorted(node.key.to_user_string() for node in GRAPH.asset_nodes)
+    assert keys == sorted([*(f"o365_raw/{name}" for name in ENTITIES), "staging/stg_graph__users", "marts/users"])
+
+
+def test_dbt_models_hang_off_the_dlt_raw_tables() -> None:
+    assert parents("staging/stg_graph__users") == {"o365_raw/users"}
+    assert parents("marts/users") == {"staging/stg_graph__users"}
+
+
+def test_dbt_tests_are_asset_checks() -> None:
+    checks = {(key.asset_key.to_user_string(), key.name) for key in GRAPH.asset_check_keys}
+    assert ("staging/stg_graph__users", "unique_stg_graph__users_user_id") in checks
+    assert ("marts/users", "unique_users_user_id") in checks
+
+
+def test_raw_assets_are_grouped_by_workload_and_kind() -> None:
+    node = GRAPH.get(dg.AssetKey(["o365_raw", "users"]))
+    assert node.group_name == "directory"
+    assert {"dlt", "duckdb"} <= node.kinds
+    assert GRAPH.get(dg.AssetKey(["marts", "users"])).group_name == "marts"
