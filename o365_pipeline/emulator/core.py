@@ -1,0 +1,186 @@
+"""The emulator core: tenant state, router and the request pipeline (auth, throttling, faults, errors).
+
+HTTP-free: server.py feeds it Request objects; $batch feeds it inner requests the same way.
+"""
+
+from __future__ import annotations
+
+import importlib
+import json
+import pkgutil
+import random
+import secrets
+import uuid
+from collections.abc import Callable, Iterable
+from typing import Any
+
+from .identity import IdentityProvider
+from .odata import SeqClock, TokenCodec, dumps, error_body
+from .router import GraphError, RawError, Request, Response, Router
+from .scales import get_scale
+from .tenant import Directory
+from .throttle import Faults, Stats, Throttle
+
+GRAPH_KINDS = ("directory", "outlook", "graph")
+TruthFn = Callable[[], Iterable[str]]
+MutateFn = Callable[[str, int, random.Random], list[str]]
+
+
+class Emulator:
+    """All tenant state and the request pipeline. Route modules register through `register(emu)`."""
+
+    def __init__(
+        self,
+        *,
+        seed: int = 3,
+        scale: str = "small",
+        users: int | None = None,
+        throttle: bool = False,
+        faults: dict[str, float] | None = None,
+        scheme: str = "AzureServicePrincipal",
+    ) -> None:
+        if users is not None and users < 1:
+            raise ValueError(f"--users: must be at least 1, got {users}")
+        self.seed = seed
+        self.scale = get_scale(scale)
+        self.scheme = scheme
+        self.base_url = "https://127.0.0.1:0"
+        self.clock = SeqClock()
+        self.codec = TokenCodec(secrets.token_bytes(32))
+        self.router = Router()
+        self.stats = Stats()
+        self.faults = Faults(faults, seed)
+        self.throttle = Throttle(throttle)
+        self.directory = Directory(seed, self.scale, self.clock, users)
+        self.identity = IdentityProvider(
+            seed=seed, tenant_id=self.directory.tenant_id, tenant_domain=self.directory.domain
+        )
+        self.truth_providers: dict[str, TruthFn] = {}
+        self.mutators: dict[str, MutateFn] = {}
+        self.identity.register(self.router, self)
+        self._load_route_modules()
+
+    # ---- extension points ---------------------------------------------------------------------
+    def add_truth(self, table: str, fn: TruthFn) -> None:
+        """Register the id source of a raw table for /_emulator/truth (per-user ids as 'user_id/id')."""
+        self.truth_providers[table] = fn
+
+    def add_mutator(self, entity: str, fn: MutateFn) -> None:
+        """Register fn(op, count, rng) -> changed ids for /_emulator/mutate (op: create|update|delete...)."""
+        self.mutators[entity] = fn
+
+    def _load_route_modules(self) -> None:
+        from . import routes
+
+        for mod in sorted(pkgutil.iter_modules(routes.__path__), key=lambda m: (m.name != "directory", m.name)):
+            module = importlib.import_module(f"{routes.__name__}.{mod.name}")
+            register = getattr(module, "register", None)
+            if callable(register):
+                register(self)
+
+    # ---- request pipeline ----------------------------------------------------------------------
+    def handle(self, req: Request) -> Response:
+        """Answer one request (never raises for request errors)."""
+        req.request_id = str(uuid.uuid4())
+        client_rid = req.header("client-request-id")
+        mailbox: str | None = None
+        slot = False
+        route_name = "unmatched"
+        throttled = False
+        try:
+            route, params = self.router.match(req.method, req.path)
+            req.route, req.params = route, params
+            route_name = route.name
+            if route.kind in GRAPH_KINDS:
+                claims, why = self.identity.validate_bearer(req.header("authorization"))
+                if claims is None or self.faults.hit("expire_token"):
+                    if claims is not None:
+                        self.stats.fault("expire_token")
+                    raise _auth_error(why or "expired")
+                req.claims = claims
+                if route.kind == "outlook" and "user" in params:
+                    u = self.directory.find_user(params["user"])
+                    mailbox = u["id"] if u else params["user"].lower()
+                cost = route.cost - (1 if "$select" in req.query and route.cost > 1 else 0)
+                wait, slot = self.throttle.acquire(route.kind, mailbox, cost)
+                if wait:
+                    throttled = True
+                    raise _throttled(f"{wait:.3f}")
+                if self.faults.hit("429"):
+                    self.stats.fault("429")
+                    throttled = True
+                    raise _throttled(self.faults.retry_after())
+                if self.faults.hit("503"):
+                    self.stats.fault("503")
+                    raise GraphError(
+                        503,
+                        "serviceNotAvailable",
+                        "The service is temporarily unavailable. Please retry later.",
+                        [("Retry-After", "1")],
+                    )
+            resp = route.handler(req)
+            if route.kind in GRAPH_KINDS:
+                if self.faults.hit("reset"):
+                    self.stats.fault("reset")
+                    resp.fault = "reset"
+                elif self.faults.hit("truncate"):
+                    self.stats.fault("truncate")
+                    resp.fault = "truncate"
+        except GraphError as err:
+            resp = Response(err.status, error_body(err.code, err.message, req.request_id, client_rid), err.headers)
+        except RawError as err:
+            resp = Response(err.status, json.dumps(err.body).encode(), err.headers, "application/json; charset=utf-8")
+        finally:
+            if slot and mailbox:
+                self.throttle.release(mailbox)
+        resp.headers.append(("request-id", req.request_id))
+        resp.headers.append(("client-request-id", client_rid or req.request_id))
+        self.stats.record(route_name, resp.status, len(resp.body), throttled)
+        return resp
+
+    # ---- admin helpers ------------------------------------------------------------------------
+    def truth(self) -> dict[str, Any]:
+        """{"entities": {table: {"count", "ids_sha256"}}} of the current state."""
+        from .odata import ids_digest
+
+        return {"entities": {name: ids_digest(fn()) for name, fn in sorted(self.truth_providers.items())}}
+
+    def json_response(self, obj: Any, status: int = 200) -> Response:
+        """A plain JSON answer."""
+        return Response(status, dumps(obj), content_type="application/json; charset=utf-8")
+
+
+_CHALLENGE = (
+    'Bearer realm="", authorization_uri="https://login.microsoftonline.com/common/oauth2/authorize", '
+    'error="invalid_token"'
+)
+
+
+def _auth_error(why: str) -> GraphError:
+    if why == "missing":
+        msg = "Access token is empty."
+    elif why == "expired":
+        msg = "Access token has expired or is not yet valid."
+    else:
+        msg = "Access token validation failure. Invalid audience." if why == "audience" else "Invalid token."
+    return GraphError(
+        401,
+        "InvalidAuthenticationToken",
+        msg,
+        [
+            (
+                "WWW-Authenticate",
+                'Bearer realm="", authorization_uri="https://login.microsoftonline.com/common/oauth2/authorize", '
+                'error="invalid_token"',
+            )
+        ],
+    )
+
+
+def _throttled(retry_after: str) -> GraphError:
+    return GraphError(
+        429,
+        "TooManyRequests",
+        "Too many requests. Retry after the given delay.",
+        [("Retry-After", retry_after)],
+    )

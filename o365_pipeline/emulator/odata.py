@@ -1,0 +1,225 @@
+"""Shared Graph helpers: JSON rendering, error bodies, $select shapes, signed page/delta tokens, collections."""
+
+from __future__ import annotations
+
+import base64
+import datetime as dt
+import hashlib
+import hmac
+import json
+import threading
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any
+
+from .router import GraphError
+
+DIRECTORY = "directory"
+OUTLOOK = "outlook"
+
+
+def dumps(obj: Any) -> bytes:
+    """Compact JSON bytes."""
+    return json.dumps(obj, separators=(",", ":"), ensure_ascii=False).encode()
+
+
+def utc_now_iso() -> str:
+    """Current UTC time as Graph writes it (seconds, Z)."""
+    return dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def error_body(code: str, message: str, request_id: str, client_request_id: str = "") -> bytes:
+    """The Graph error JSON with innerError date/request-id/client-request-id."""
+    inner = {
+        "date": utc_now_iso(),
+        "request-id": request_id,
+        "client-request-id": client_request_id or request_id,
+    }
+    return dumps({"error": {"code": code, "message": message, "innerError": inner}})
+
+
+@dataclass(frozen=True)
+class Shape:
+    """How an entity renders: OData type, default properties (None = all), family for error codes."""
+
+    odata_type: str
+    default: tuple[str, ...] | None
+    family: str
+
+    def parse_select(self, raw: str | None, sample: dict[str, Any] | None) -> tuple[str, ...] | None:
+        """$select value -> sorted property tuple (None = default). Unknown properties give a 400."""
+        if raw is None or raw.strip() == "":
+            return None
+        props = tuple(sorted({p.strip() for p in raw.split(",") if p.strip()}))
+        if sample is not None:
+            for p in props:
+                if p not in sample or p.startswith("_"):
+                    if self.family == DIRECTORY:
+                        raise GraphError(
+                            400,
+                            "Request_BadRequest",
+                            f"Could not find a property named '{p}' on type '{self.odata_type}'.",
+                        )
+                    raise GraphError(
+                        400,
+                        "RequestBroker--ParseUri",
+                        f"Could not find a property named '{p}' on type '{self.odata_type}'.",
+                    )
+        return props
+
+    def project(self, item: dict[str, Any], select: tuple[str, ...] | None) -> dict[str, Any]:
+        """The item as Graph would render it for this $select."""
+        if select is None:
+            if self.default is None:
+                return {k: v for k, v in item.items() if not k.startswith("_")}
+            keys: Iterable[str] = self.default
+        else:
+            keys = select
+        out: dict[str, Any] = {}
+        if "@odata.type" in item:
+            out["@odata.type"] = item["@odata.type"]
+        if "@odata.etag" in item:
+            out["@odata.etag"] = item["@odata.etag"]
+        out["id"] = item["id"]
+        for k in keys:
+            if k in item and k != "id":
+                out[k] = item[k]
+        return out
+
+
+class SeqClock:
+    """A process-wide change sequence: every mutation takes the next number."""
+
+    def __init__(self) -> None:
+        self._seq = 0
+        self._lock = threading.Lock()
+
+    @property
+    def now(self) -> int:
+        """The last issued sequence number."""
+        return self._seq
+
+    def tick(self) -> int:
+        """Take the next sequence number."""
+        with self._lock:
+            self._seq += 1
+            return self._seq
+
+
+@dataclass(frozen=True)
+class Change:
+    """One entry of a collection's change log."""
+
+    seq: int
+    id: str
+    kind: str  # "upsert" | "deleted" | "changed" (soft-deleted)
+    fields: frozenset[str] | None  # changed properties of an update; None = new or whole item
+
+
+class Collection:
+    """Ordered items of one scope (e.g. one mail folder) plus the change log delta rounds read.
+
+    Rendered item bytes are cached per $select and dropped when the collection changes.
+    """
+
+    def __init__(self, clock: SeqClock, items: Iterable[dict[str, Any]] = ()) -> None:
+        self.clock = clock
+        self.items: dict[str, dict[str, Any]] = {it["id"]: it for it in items}
+        self.log: list[Change] = []
+        self.version = 0
+        self._cache: dict[tuple[str, ...] | None, tuple[int, list[bytes]]] = {}
+        self._lock = threading.Lock()
+
+    @property
+    def mutated(self) -> bool:
+        """True once anything changed (such a collection must not be evicted from caches)."""
+        return bool(self.log)
+
+    def upsert(self, item: dict[str, Any], fields: Iterable[str] | None = None) -> int:
+        """Create or update an item; fields names the changed properties of an update."""
+        seq = self.clock.tick()
+        with self._lock:
+            existed = item["id"] in self.items
+            self.items[item["id"]] = item
+            f = frozenset(fields) if (existed and fields is not None) else None
+            self.log.append(Change(seq, item["id"], "upsert", f))
+            self.version = seq
+            self._cache.clear()
+        return seq
+
+    def remove(self, item_id: str, reason: str = "deleted") -> int:
+        """Delete an item; reason 'changed' = soft-deleted (directory), 'deleted' = gone."""
+        seq = self.clock.tick()
+        with self._lock:
+            self.items.pop(item_id, None)
+            self.log.append(Change(seq, item_id, "changed" if reason == "changed" else "deleted", None))
+            self.version = seq
+            self._cache.clear()
+        return seq
+
+    def rendered(self, shape: Shape, select: tuple[str, ...] | None) -> list[bytes]:
+        """Item JSON bytes in order for this $select, cached."""
+        hit = self._cache.get(select)
+        if hit is not None and hit[0] == self.version:
+            return hit[1]
+        with self._lock:
+            version = self.version
+            out = [dumps(shape.project(it, select)) for it in self.items.values()]
+            self._cache[select] = (version, out)
+        return out
+
+    def changes_between(self, since: int, upto: int) -> list[Change]:
+        """Latest change per id with since < seq <= upto, in sequence order (updates merge their fields)."""
+        latest: dict[str, Change] = {}
+        for ch in self.log:
+            if since < ch.seq <= upto:
+                prev = latest.get(ch.id)
+                if prev is not None and ch.kind == "upsert" and prev.kind == "upsert":
+                    if prev.fields is None or ch.fields is None:
+                        ch = Change(ch.seq, ch.id, ch.kind, None)
+                    else:
+                        ch = Change(ch.seq, ch.id, ch.kind, prev.fields | ch.fields)
+                latest.pop(ch.id, None)
+                latest[ch.id] = ch
+        return list(latest.values())
+
+    def removed_ever(self) -> list[Change]:
+        """Ids currently absent that the log shows deleted (listed with @removed in full delta rounds)."""
+        out: dict[str, Change] = {}
+        for ch in self.log:
+            if ch.kind != "upsert" and ch.id not in self.items:
+                out[ch.id] = ch
+        return list(out.values())
+
+
+class TokenCodec:
+    """Opaque signed tokens (page and delta state). Tampered or foreign tokens decode to None."""
+
+    def __init__(self, key: bytes) -> None:
+        self._key = key
+
+    def encode(self, payload: dict[str, Any]) -> str:
+        """Payload -> opaque url-safe token."""
+        raw = json.dumps(payload, separators=(",", ":"), sort_keys=True).encode()
+        body = base64.urlsafe_b64encode(raw).rstrip(b"=")
+        sig = base64.urlsafe_b64encode(hmac.new(self._key, body, hashlib.sha256).digest()[:12]).rstrip(b"=")
+        return (body + b"~" + sig).decode()
+
+    def decode(self, token: str) -> dict[str, Any] | None:
+        """Opaque token -> payload, or None when invalid."""
+        try:
+            body, sig = token.encode().split(b"~", 1)
+            want = base64.urlsafe_b64encode(hmac.new(self._key, body, hashlib.sha256).digest()[:12]).rstrip(b"=")
+            if not hmac.compare_digest(sig, want):
+                return None
+            raw = base64.urlsafe_b64decode(body + b"=" * (-len(body) % 4))
+            out = json.loads(raw)
+            return out if isinstance(out, dict) else None
+        except (ValueError, json.JSONDecodeError):
+            return None
+
+
+def ids_digest(ids: Iterable[str]) -> dict[str, Any]:
+    """{"count", "ids_sha256"} of a set of ids (sorted, joined by newline)."""
+    xs = sorted(ids)
+    return {"count": len(xs), "ids_sha256": hashlib.sha256("\n".join(xs).encode()).hexdigest()}

@@ -1,0 +1,131 @@
+"""Request/response types and a small router: method + path regex -> handler."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import parse_qsl, unquote
+
+GRAPH_PREFIX = "/v1.0"
+
+
+@dataclass
+class Request:
+    """One HTTP request as the handlers see it (headers lower-cased, path params unquoted)."""
+
+    method: str
+    path: str
+    query: dict[str, str]
+    headers: dict[str, str]
+    body: bytes = b""
+    params: dict[str, str] = field(default_factory=dict)
+    route: Route | None = None
+    claims: dict[str, Any] | None = None
+    request_id: str = ""
+    raw_query: str = ""
+
+    def header(self, name: str, default: str = "") -> str:
+        """A header value by case-insensitive name."""
+        return self.headers.get(name.lower(), default)
+
+
+@dataclass
+class Response:
+    """What a handler returns: status, extra headers and the body bytes."""
+
+    status: int = 200
+    body: bytes = b""
+    headers: list[tuple[str, str]] = field(default_factory=list)
+    content_type: str = "application/json; odata.metadata=minimal; odata.streaming=true; IEEE754Compatible=false"
+    # set by the fault layer: "reset" closes the connection, "truncate" sends half the body
+    fault: str = ""
+
+
+class GraphError(Exception):
+    """A Graph-style error answer; rendered as {"error": {"code", "message", "innerError"}}."""
+
+    def __init__(self, status: int, code: str, message: str, headers: list[tuple[str, str]] | None = None):
+        super().__init__(f"{status} {code}: {message}")
+        self.status = status
+        self.code = code
+        self.message = message
+        self.headers = headers or []
+
+
+class RawError(Exception):
+    """An error whose JSON body is given as is (identity endpoints use their own error shape)."""
+
+    def __init__(self, status: int, body: dict[str, Any], headers: list[tuple[str, str]] | None = None):
+        super().__init__(f"{status}")
+        self.status = status
+        self.body = body
+        self.headers = headers or []
+
+
+Handler = Callable[[Request], Response]
+
+
+@dataclass
+class Route:
+    """A registered route. kind: 'directory', 'outlook', 'graph' (token checked), 'identity', 'admin'."""
+
+    method: str
+    pattern: re.Pattern[str]
+    handler: Handler
+    name: str
+    kind: str
+    cost: int = 1
+
+
+class Router:
+    """Routes by method and full-match path regex; named groups become Request.params (percent-decoded)."""
+
+    def __init__(self) -> None:
+        self.routes: list[Route] = []
+
+    def add(self, method: str, pattern: str, handler: Handler, *, name: str, kind: str, cost: int = 1) -> None:
+        """Register a route. Graph routes ('directory'/'outlook'/'graph') get the /v1.0 prefix."""
+        if kind in ("directory", "outlook", "graph"):
+            pattern = re.escape(GRAPH_PREFIX) + pattern
+        self.routes.append(Route(method.upper(), re.compile(pattern), handler, name, kind, cost))
+
+    def graph(
+        self, method: str, pattern: str, *, name: str, kind: str = "graph", cost: int = 1
+    ) -> Callable[[Handler], Handler]:
+        """Decorator form of add() for Graph routes."""
+
+        def deco(fn: Handler) -> Handler:
+            self.add(method, pattern, fn, name=name, kind=kind, cost=cost)
+            return fn
+
+        return deco
+
+    def match(self, method: str, path: str) -> tuple[Route, dict[str, str]]:
+        """Find the route for a request path (without query); raise GraphError 404/405."""
+        allowed = False
+        for route in self.routes:
+            m = route.pattern.fullmatch(path)
+            if m is None:
+                continue
+            if route.method != method:
+                allowed = True
+                continue
+            return route, {k: unquote(v) for k, v in m.groupdict().items() if v is not None}
+        if allowed:
+            raise GraphError(405, "Request_BadRequest", f"The HTTP method '{method}' is not allowed.")
+        if path.startswith(GRAPH_PREFIX):
+            seg = path[len(GRAPH_PREFIX) :].strip("/").split("/")[0]
+            raise GraphError(400, "BadRequest", f"Resource not found for the segment '{unquote(seg)}'.")
+        raise GraphError(404, "NotFound", f"No route for {method} {path}.")
+
+
+def parse_query(raw: str) -> dict[str, str]:
+    """Query string to a dict (last value wins), keeping blank values."""
+    return dict(parse_qsl(raw, keep_blank_values=True))
+
+
+# Path-segment patterns shared by route modules.
+SEG = r"[^/]+"
+DELTA = r"(?:delta|delta\(\))"

@@ -1,0 +1,69 @@
+"""Admin routes under /_emulator (no token): truth, mutate, stats, faults."""
+
+from __future__ import annotations
+
+import json
+import random
+from typing import TYPE_CHECKING, Any
+
+from ..router import GraphError, Request, Response
+
+if TYPE_CHECKING:
+    from ..core import Emulator
+
+
+def _body(req: Request) -> dict[str, Any]:
+    try:
+        out = json.loads(req.body or b"{}")
+    except ValueError as exc:
+        raise GraphError(400, "BadRequest", "body is not JSON") from exc
+    if not isinstance(out, dict):
+        raise GraphError(400, "BadRequest", "body must be a JSON object")
+    return out
+
+
+def register(emu: Emulator) -> None:
+    """Add the /_emulator routes."""
+    r = emu.router
+
+    def truth(req: Request) -> Response:
+        return emu.json_response(emu.truth())
+
+    def mutate(req: Request) -> Response:
+        body = _body(req)
+        seed = body.get("seed", 0)
+        ops = body.get("ops", [])
+        if not isinstance(ops, list):
+            raise GraphError(400, "BadRequest", "ops must be a list")
+        changes: list[dict[str, Any]] = []
+        for i, op in enumerate(ops):
+            entity, kind, count = op.get("entity"), op.get("op"), int(op.get("count", 1))
+            fn = emu.mutators.get(str(entity))
+            if fn is None:
+                raise GraphError(
+                    400, "BadRequest", f"unknown entity {entity!r}; known: {', '.join(sorted(emu.mutators))}"
+                )
+            rng = random.Random(f"mutate:{seed}:{i}:{emu.clock.now}")
+            ids = fn(str(kind), count, rng)
+            changes.append({"entity": entity, "op": kind, "count": len(ids), "ids": ids})
+        return emu.json_response({"seq": emu.clock.now, "changes": changes})
+
+    def stats(req: Request) -> Response:
+        return emu.json_response(emu.stats.snapshot())
+
+    def stats_reset(req: Request) -> Response:
+        emu.stats.reset()
+        return emu.json_response({"ok": True})
+
+    def faults(req: Request) -> Response:
+        try:
+            emu.faults.set(_body(req))
+        except ValueError as exc:
+            raise GraphError(400, "BadRequest", str(exc)) from exc
+        return emu.json_response({"faults": emu.faults.rates})
+
+    r.add("GET", r"/_emulator/truth", truth, name="admin_truth", kind="admin")
+    r.add("POST", r"/_emulator/mutate", mutate, name="admin_mutate", kind="admin")
+    r.add("GET", r"/_emulator/stats", stats, name="admin_stats", kind="admin")
+    r.add("POST", r"/_emulator/stats/reset", stats_reset, name="admin_stats_reset", kind="admin")
+    r.add("POST", r"/_emulator/faults", faults, name="admin_faults", kind="admin")

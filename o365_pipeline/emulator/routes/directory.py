@@ -1,0 +1,324 @@
+"""Directory routes: users, groups (+members, delta with members@delta), organization, subscribedSkus."""
+
+from __future__ import annotations
+
+import random
+from typing import TYPE_CHECKING, Any
+
+from ..odata import Change, dumps
+from ..paging import delta_page, list_page, removed_entry
+from ..router import DELTA, SEG, GraphError, Request, Response
+from ..tenant import GROUP_SHAPE, MEMBER_SHAPE, ORG_SHAPE, SKU_SHAPE, USER_SHAPE
+
+if TYPE_CHECKING:
+    from ..core import Emulator
+
+CTX = "https://graph.microsoft.com/v1.0/$metadata#"
+
+
+def register(emu: Emulator) -> None:
+    """Add the directory routes, truth sources and mutators."""
+    d = emu.directory
+    r = emu.router
+
+    def sample(coll: Any) -> dict[str, Any] | None:
+        return next(iter(coll.items.values()), None)
+
+    @r.graph("GET", r"/users", name="users", kind="directory", cost=2)
+    def users(req: Request) -> Response:
+        sel = USER_SHAPE.parse_select(req.query.get("$select"), sample(d.users))
+        ctx = CTX + "users" + (f"({','.join(sel)})" if sel else "")
+        return list_page(
+            req,
+            emu,
+            scope="users",
+            rendered=d.users.rendered(USER_SHAPE, sel),
+            context=ctx,
+            default=100,
+            maximum=999,
+            family="directory",
+            countable=True,
+        )
+
+    @r.graph("GET", rf"/users/{DELTA}", name="users_delta", kind="directory", cost=2)
+    def users_delta(req: Request) -> Response:
+        return delta_page(
+            req,
+            emu,
+            scope="users",
+            coll=d.users,
+            shape=USER_SHAPE,
+            context=CTX + "users",
+            default=d.scale.directory_delta_page,
+            maximum=999,
+        )
+
+    @r.graph("GET", rf"/users/(?P<user>{SEG})", name="user", kind="directory", cost=1)
+    def user(req: Request) -> Response:
+        u = d.find_user(req.params["user"])
+        if u is None:
+            raise GraphError(
+                404,
+                "Request_ResourceNotFound",
+                f"Resource '{req.params['user']}' does not exist or one of its queried reference-property "
+                "objects are not present.",
+            )
+        sel = USER_SHAPE.parse_select(req.query.get("$select"), u)
+        body = USER_SHAPE.project(u, sel)
+        return Response(200, dumps({"@odata.context": CTX + "users/$entity", **body}))
+
+    @r.graph("GET", r"/groups", name="groups", kind="directory", cost=2)
+    def groups(req: Request) -> Response:
+        sel = GROUP_SHAPE.parse_select(req.query.get("$select"), sample(d.groups))
+        return list_page(
+            req,
+            emu,
+            scope="groups",
+            rendered=d.groups.rendered(GROUP_SHAPE, sel),
+            context=CTX + "groups",
+            default=100,
+            maximum=999,
+            family="directory",
+            countable=True,
+        )
+
+    def member_entries(gid: str, group_body: dict[str, Any], mems: list[dict[str, Any]]) -> list[bytes]:
+        chunk = d.scale.member_chunk
+        if not mems:
+            return [dumps({**group_body, "members@delta": []})]
+        return [dumps({**group_body, "members@delta": mems[i : i + chunk]}) for i in range(0, len(mems), chunk)]
+
+    def wants_members(select: tuple[str, ...] | None) -> bool:
+        return select is None or "members" in select
+
+    def group_body(g: dict[str, Any], select: tuple[str, ...] | None) -> dict[str, Any]:
+        sel = None if select is None else tuple(p for p in select if p != "members")
+        return GROUP_SHAPE.project(g, sel)
+
+    def groups_full(select: tuple[str, ...] | None) -> list[bytes]:
+        out: list[bytes] = []
+        for gid, g in list(d.groups.items.items()):
+            body = group_body(g, select)
+            if wants_members(select):
+                mems = [{"@odata.type": d.member_object(m)["@odata.type"], "id": m} for m in d.members.get(gid, [])]
+                out.extend(member_entries(gid, body, mems))
+            else:
+                out.append(dumps(body))
+        return out
+
+    # the round's `since` is not passed to change_entries; it is kept in this closure per call
+    def groups_changes(since_upto: list[int]) -> Any:
+        def fn(ch: Change, select: tuple[str, ...] | None) -> list[bytes]:
+            g = d.groups.items.get(ch.id)
+            if ch.kind != "upsert" or g is None:
+                return [removed_entry(GROUP_SHAPE.odata_type, ch.id, "changed" if ch.kind == "changed" else "deleted")]
+            fields = ch.fields
+            if fields is not None:
+                keys = tuple(sorted(f for f in fields if f != "members" and (select is None or f in select)))
+                body = GROUP_SHAPE.project(g, keys)
+            else:
+                body = group_body(g, select)
+            if not wants_members(select):
+                return [dumps(body)]
+            since, upto = since_upto
+            if fields is None:
+                mems = [{"@odata.type": d.member_object(m)["@odata.type"], "id": m} for m in d.members.get(ch.id, [])]
+            else:
+                last: dict[str, bool] = {}
+                for seq, mid, added in d.member_log.get(ch.id, []):
+                    if since < seq <= upto:
+                        last[mid] = added
+                mems = []
+                for mid, added in last.items():
+                    typ = d.member_object(mid)["@odata.type"]
+                    if added:
+                        mems.append({"@odata.type": typ, "id": mid})
+                    else:
+                        mems.append({"@odata.type": typ, "id": mid, "@removed": {"reason": "deleted"}})
+            return member_entries(ch.id, body, mems)
+
+        return fn
+
+    @r.graph("GET", rf"/groups/{DELTA}", name="groups_delta", kind="directory", cost=2)
+    def groups_delta(req: Request) -> Response:
+        # Work out the round's change window the same way delta_page does, for members@delta.
+        p = None
+        for k in ("$deltatoken", "$skiptoken"):
+            if k in req.query and req.query[k] != "latest":
+                p = emu.codec.decode(req.query[k])
+        since_upto = [0, emu.clock.now]
+        if p is not None:
+            if "$deltatoken" in req.query:
+                since_upto = [int(p.get("u", 0)), emu.clock.now]
+            elif p.get("s") is not None:
+                since_upto = [int(p["s"]), int(p.get("u", 0))]
+        return delta_page(
+            req,
+            emu,
+            scope="groups",
+            coll=d.groups,
+            shape=GROUP_SHAPE,
+            context=CTX + "groups",
+            default=d.scale.directory_delta_page,
+            maximum=999,
+            full_entries=groups_full,
+            change_entries=groups_changes(since_upto),
+        )
+
+    def find_group(gid: str) -> dict[str, Any]:
+        g = d.groups.items.get(gid)
+        if g is None:
+            raise GraphError(
+                404,
+                "Request_ResourceNotFound",
+                f"Resource '{gid}' does not exist or one of its queried reference-property objects are not present.",
+            )
+        return g
+
+    @r.graph("GET", rf"/groups/(?P<group>{SEG})", name="group", kind="directory", cost=1)
+    def group(req: Request) -> Response:
+        g = find_group(req.params["group"])
+        sel = GROUP_SHAPE.parse_select(req.query.get("$select"), g)
+        return Response(200, dumps({"@odata.context": CTX + "groups/$entity", **GROUP_SHAPE.project(g, sel)}))
+
+    @r.graph("GET", rf"/groups/(?P<group>{SEG})/members", name="group_members", kind="directory", cost=3)
+    def members(req: Request) -> Response:
+        gid = req.params["group"]
+        find_group(gid)
+        objs = [d.member_object(m) for m in d.members.get(gid, [])]
+        sel_raw = req.query.get("$select")
+        sel = None
+        if sel_raw:
+            sel = tuple(sorted({p.strip() for p in sel_raw.split(",") if p.strip()}))
+        rendered = [dumps(MEMBER_SHAPE.project(o, sel)) for o in objs]
+        return list_page(
+            req,
+            emu,
+            scope=f"members:{gid}",
+            rendered=rendered,
+            context=CTX + "directoryObjects",
+            default=100,
+            maximum=999,
+            family="directory",
+            countable=True,
+        )
+
+    @r.graph("GET", r"/organization", name="organization", kind="directory", cost=1)
+    def organization(req: Request) -> Response:
+        sel = ORG_SHAPE.parse_select(req.query.get("$select"), sample(d.organization))
+        return list_page(
+            req,
+            emu,
+            scope="organization",
+            rendered=d.organization.rendered(ORG_SHAPE, sel),
+            context=CTX + "organization",
+            default=100,
+            maximum=999,
+            family="directory",
+        )
+
+    @r.graph("GET", r"/subscribedSkus", name="subscribed_skus", kind="directory", cost=1)
+    def skus(req: Request) -> Response:
+        sel = SKU_SHAPE.parse_select(req.query.get("$select"), sample(d.skus))
+        return list_page(
+            req,
+            emu,
+            scope="skus",
+            rendered=d.skus.rendered(SKU_SHAPE, sel),
+            context=CTX + "subscribedSkus",
+            default=100,
+            maximum=999,
+            family="directory",
+        )
+
+    emu.add_truth("users", lambda: list(d.users.items))
+    emu.add_truth("groups", lambda: list(d.groups.items))
+    emu.add_truth("group_members", d.group_member_ids)
+    emu.add_truth("organization", lambda: list(d.organization.items))
+    emu.add_truth("subscribed_skus", lambda: list(d.skus.items))
+    emu.add_mutator("users", lambda op, n, rng: mutate_users(emu, op, n, rng))
+    emu.add_mutator("groups", lambda op, n, rng: mutate_groups(emu, op, n, rng))
+    emu.add_mutator("group_members", lambda op, n, rng: mutate_members(emu, op, n, rng))
+
+
+def mutate_users(emu: Emulator, op: str, n: int, rng: random.Random) -> list[str]:
+    """Create, update (jobTitle/department) or soft-delete n users."""
+    d = emu.directory
+    out: list[str] = []
+    for _ in range(n):
+        if op == "create":
+            out.append(d.add_user()["id"])
+            continue
+        live = [u for u in d.users.items.values() if u["_mailbox"] != "shared"]
+        if not live:
+            break
+        u = live[rng.randrange(len(live))]
+        if op == "update":
+            nu = dict(
+                u,
+                jobTitle=f"{rng.choice(['Senior', 'Principal', 'Lead'])} {u['jobTitle'] or 'Guest'}",
+                department=rng.choice(["Sales", "Research", "Support"]),
+            )
+            d.users.upsert(nu, fields=["jobTitle", "department"])
+        elif op == "delete":
+            d.remove_user(u["id"])
+        else:
+            raise GraphError(400, "BadRequest", f"unknown op {op!r} for users (create|update|delete)")
+        out.append(u["id"])
+    return out
+
+
+def mutate_groups(emu: Emulator, op: str, n: int, rng: random.Random) -> list[str]:
+    """Create, update (description + a membership change) or soft-delete n groups."""
+    d = emu.directory
+    out: list[str] = []
+    for _ in range(n):
+        if op == "create":
+            from ..tenant import det_uuid
+
+            gid = det_uuid("group", d.seed, "m", emu.clock.now, rng.random())
+            g = d.make_group(gid, f"New Group {len(d.groups.items)}", rng.random() < 0.5, rng)
+            d.members[gid] = []
+            d.member_log[gid] = []
+            d.groups.upsert(g)
+            for u in rng.sample(list(d.users.items), k=min(3, len(d.users.items))):
+                d.set_membership(gid, u, True)
+            out.append(gid)
+            continue
+        gids = list(d.groups.items)
+        if not gids:
+            break
+        gid = gids[rng.randrange(len(gids))]
+        if op == "update":
+            g = dict(d.groups.items[gid], description=f"Updated {rng.randint(1, 10**6)}")
+            d.groups.upsert(g, fields=["description"])
+        elif op == "delete":
+            d.remove_group(gid)
+        else:
+            raise GraphError(400, "BadRequest", f"unknown op {op!r} for groups (create|update|delete)")
+        out.append(gid)
+    return out
+
+
+def mutate_members(emu: Emulator, op: str, n: int, rng: random.Random) -> list[str]:
+    """Add (create) or remove (delete) n group memberships; ids as 'group_id/member_id'."""
+    d = emu.directory
+    out: list[str] = []
+    for _ in range(n):
+        gid = rng.choice(list(d.groups.items))
+        if op == "create":
+            cands = [u for u in d.users.items if u not in d.members.get(gid, [])]
+            if not cands:
+                continue
+            mid = rng.choice(cands)
+            d.set_membership(gid, mid, True)
+        elif op == "delete":
+            mem = d.members.get(gid, [])
+            if not mem:
+                continue
+            mid = rng.choice(mem)
+            d.set_membership(gid, mid, False)
+        else:
+            raise GraphError(400, "BadRequest", f"unknown op {op!r} for group_members (create|delete)")
+        out.append(f"{gid}/{mid}")
+    return out

@@ -1,0 +1,185 @@
+"""The HTTPS front: a threading HTTP/1.1 (keep-alive) server around the emulator core."""
+
+from __future__ import annotations
+
+import email.utils
+import shutil
+import socket
+import ssl
+import struct
+import tempfile
+import threading
+from http import HTTPStatus
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from types import TracebackType
+from typing import Any
+
+from .core import Emulator
+from .identity import exports_for_scheme
+from .router import Request, parse_query
+from .tls import TlsFiles, generate_tls, server_context
+
+
+class _Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    server_version = "o365-emulator"
+    sys_version = ""
+    timeout = 120
+    server: _HttpsServer
+
+    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - stdlib signature
+        return
+
+    def _dispatch(self) -> None:
+        path, _, raw_q = self.path.partition("?")
+        length = int(self.headers.get("Content-Length") or 0)
+        body = self.rfile.read(length) if length else b""
+        headers = {k.lower(): v for k, v in self.headers.items()}
+        req = Request(self.command, path, parse_query(raw_q), headers, body, raw_query=raw_q)
+        resp = self.server.emu.handle(req)
+        try:
+            reason = HTTPStatus(resp.status).phrase
+        except ValueError:
+            reason = "Unknown"
+        lines = [
+            f"HTTP/1.1 {resp.status} {reason}",
+            f"Content-Type: {resp.content_type}",
+            f"Content-Length: {len(resp.body)}",
+            f"Date: {email.utils.formatdate(usegmt=True)}",
+        ]
+        lines += [f"{k}: {v}" for k, v in resp.headers]
+        if self.close_connection or resp.fault:
+            lines.append("Connection: close")
+        head = ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1")
+        if resp.fault == "reset":
+            self.close_connection = True
+            self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+            return
+        if resp.fault == "truncate":
+            self.close_connection = True
+            self.wfile.write(head + resp.body[: len(resp.body) // 2])
+            return
+        self.wfile.write(head)
+        if resp.body:
+            self.wfile.write(resp.body)
+
+    do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = _dispatch
+
+    def handle_one_request(self) -> None:
+        try:
+            super().handle_one_request()
+        except (ConnectionError, ssl.SSLError, TimeoutError, OSError):
+            self.close_connection = True
+
+
+class _HttpsServer(ThreadingHTTPServer):
+    daemon_threads = True
+    block_on_close = False
+    allow_reuse_address = True
+
+    def __init__(self, addr: tuple[str, int], ctx: ssl.SSLContext, emu: Emulator) -> None:
+        self.ctx = ctx
+        self.emu = emu
+        super().__init__(addr, _Handler)
+
+    def process_request_thread(self, request: Any, client_address: Any) -> None:
+        # TLS handshake in the connection's own thread, so a slow client cannot block accept().
+        try:
+            request.settimeout(30)
+            tls = self.ctx.wrap_socket(request, server_side=True)
+            tls.settimeout(_Handler.timeout)
+        except (OSError, ssl.SSLError):
+            self.shutdown_request(request)
+            return
+        super().process_request_thread(tls, client_address)
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        return
+
+
+class EmulatorServer:
+    """The Graph + identity emulator on a real HTTPS port, served from a background thread."""
+
+    def __init__(
+        self,
+        *,
+        seed: int = 3,
+        scale: str = "small",
+        users: int | None = None,
+        throttle: bool = False,
+        faults: dict[str, float] | None = None,
+        scheme: str = "AzureServicePrincipal",
+        state_dir: str | Path | None = None,
+        host: str = "127.0.0.1",
+        port: int = 0,
+    ) -> None:
+        self.emu = Emulator(seed=seed, scale=scale, users=users, throttle=throttle, faults=faults, scheme=scheme)
+        self.scheme = scheme
+        self.host = host
+        self.port = port
+        self._own_state = state_dir is None
+        self.state_dir = Path(state_dir) if state_dir is not None else Path(tempfile.mkdtemp(prefix="o365-emu-"))
+        self._httpd: _HttpsServer | None = None
+        self._thread: threading.Thread | None = None
+        self._tls: TlsFiles | None = None
+
+    @property
+    def identity(self) -> Any:
+        """The IdentityProvider (app registrations, token lifetime)."""
+        return self.emu.identity
+
+    @property
+    def base_url(self) -> str:
+        """https://HOST:PORT (no trailing slash); valid after start()."""
+        return self.emu.base_url
+
+    @property
+    def ca_path(self) -> Path:
+        """PEM file of the generated CA; valid after start()."""
+        if self._tls is None:
+            raise RuntimeError("EmulatorServer.start() has not run")
+        return self._tls.ca_cert
+
+    def start(self) -> EmulatorServer:
+        """Generate TLS files, bind the port and serve in a daemon thread."""
+        self._tls = generate_tls(self.state_dir, self.host)
+        self._httpd = _HttpsServer((self.host, self.port), server_context(self._tls), self.emu)
+        port = self._httpd.server_address[1]
+        shown = self.host if self.host not in ("0.0.0.0", "", "::") else "127.0.0.1"
+        self.emu.base_url = f"https://{shown}:{port}"
+        self._thread = threading.Thread(
+            target=self._httpd.serve_forever, kwargs={"poll_interval": 0.2}, name="o365-emulator", daemon=True
+        )
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        """Stop serving and remove a temporary state dir."""
+        if self._httpd is not None:
+            self._httpd.shutdown()
+            self._httpd.server_close()
+            self._httpd = None
+        if self._thread is not None:
+            self._thread.join(timeout=5)
+            self._thread = None
+        if self._own_state:
+            shutil.rmtree(self.state_dir, ignore_errors=True)
+
+    def env(self) -> dict[str, str]:
+        """The O365_* settings that reach this emulator (same as the CLI's export lines)."""
+        return exports_for_scheme(
+            self.scheme,
+            identity=self.emu.identity,
+            base_url=self.base_url,
+            ca_path=self.ca_path,
+            state_dir=self.state_dir,
+        )
+
+    def __enter__(self) -> EmulatorServer:
+        return self.start()
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.stop()
