@@ -273,10 +273,11 @@ class DriveStore:
                 ids.extend(i for _, i in sorted(created))
             return ids
 
-    def changed_ids(self, user_id: str, since: int, upto: int) -> list[str]:
+    def changed_ids(self, user_id: str, since: int, upto: int, with_parents: bool = True) -> list[str]:
         """Ids reported by an incremental round ``(since, upto]``: each changed item after its ancestors.
 
-        Ancestor folders are listed again for every changed child, so an item may repeat.
+        Ancestor folders are listed again for every changed child, so an item may repeat
+        (``with_parents=False`` is the ``deltaExcludeParent`` header: changed items only).
         """
         with self._lock:
             log = self._logs.get(user_id)
@@ -285,7 +286,8 @@ class DriveStore:
             changed = sorted((s, i) for i, s in log.last_seq.items() if since < s <= upto)
             out: list[str] = []
             for _, item_id in changed:
-                out.extend(self._ancestors(user_id, item_id))
+                if with_parents:
+                    out.extend(self._ancestors(user_id, item_id))
                 out.append(item_id)
             return out
 

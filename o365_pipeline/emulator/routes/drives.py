@@ -1,0 +1,136 @@
+"""OneDrive routes: a user's drive, a drive by id, and drive root delta (``token=`` links, ``deleted`` facet).
+
+Delta follows the driveItem delta docs: links carry ``?token=``; the function forms ``delta()`` and
+``delta(token='...')`` are accepted; ``token=latest`` answers only a deltaLink; an unknown, foreign or
+expired token answers 410 ``resyncRequired`` with a ``Location`` header holding a fresh initial URL.
+A full round returns current items (root included); later rounds return changed items at their
+latest state after their ancestor folders (an item may repeat), deletions with ``"deleted": {}``.
+"""
+
+from __future__ import annotations
+
+import random
+from typing import TYPE_CHECKING
+
+from ..odata import Shape, dumps
+from ..paging import page_body, page_size
+from ..router import SEG, GraphError, Request, Response
+from ..tenant_files import drive_id_for
+from ..workload_directory import UserRef
+from ..workload_http import CTX, render_entity
+from ..workloads import workloads_for
+
+if TYPE_CHECKING:
+    from ..core import Emulator
+
+DRIVE_ITEM = Shape("microsoft.graph.driveItem", None, "graph")
+DRIVE = Shape("microsoft.graph.drive", None, "graph")
+DRIVE_DELTA = r"(?:delta|delta\(\)|delta\(token='(?P<fntoken>[^']*)'\))"
+DEFAULT_PAGE = 200
+MAX_PAGE = 1000
+RESYNC_MESSAGE = (
+    "Resync required. Replace any local items with the server's version (including deletes) if you're sure "
+    "that the service was up to date with your local changes when you last sync'd. Upload any local changes "
+    "that the server doesn't know about."
+)
+
+
+def register(emu: Emulator) -> None:
+    """Add the drive routes, the ``drive_items`` truth source and mutator."""
+    store = workloads_for(emu).drives
+    directory = workloads_for(emu).directory
+    r = emu.router
+
+    def licensed_user(key: str) -> UserRef:
+        user = directory.user(key)
+        if user is None:
+            raise GraphError(
+                404,
+                "Request_ResourceNotFound",
+                f"Resource '{key}' does not exist or one of its queried reference-property objects are not present.",
+            )
+        if not user.licensed:
+            raise GraphError(404, "ResourceNotFound", "User's mysite not found.")
+        return user
+
+    def drive_owner(drive_id: str) -> UserRef:
+        user = store.user_for_drive(drive_id)
+        if user is None:
+            raise GraphError(404, "itemNotFound", "The resource could not be found.")
+        return user
+
+    @r.graph("GET", rf"/users/(?P<user>{SEG})/drive", name="user_drive", kind="graph")
+    def user_drive(req: Request) -> Response:
+        user = licensed_user(req.params["user"])
+        return render_entity(req, store.drive_resource(user), DRIVE, CTX + "drives/$entity")
+
+    @r.graph("GET", rf"/drives/(?P<drive>{SEG})", name="drive", kind="graph")
+    def drive(req: Request) -> Response:
+        user = drive_owner(req.params["drive"])
+        return render_entity(req, store.drive_resource(user), DRIVE, CTX + "drives/$entity")
+
+    @r.graph("GET", rf"/users/(?P<user>{SEG})/drive/root/{DRIVE_DELTA}", name="drive_delta", kind="graph")
+    def user_drive_delta(req: Request) -> Response:
+        user = licensed_user(req.params["user"])
+        return delta(req, user, req.path[: req.path.rindex("/root/")] + "/root/delta")
+
+    @r.graph("GET", rf"/drives/(?P<drive>{SEG})/root/{DRIVE_DELTA}", name="drive_delta", kind="graph")
+    def drive_delta(req: Request) -> Response:
+        user = drive_owner(req.params["drive"])
+        return delta(req, user, req.path[: req.path.rindex("/root/")] + "/root/delta")
+
+    def delta(req: Request, user: UserRef, link_path: str) -> Response:
+        drive_id = drive_id_for(store.seed, user.id)
+        base = f"{emu.base_url}{link_path}"
+        token = req.params.get("fntoken") or req.query.get("token")
+        now = store.seq
+        if not token or token == "latest":
+            root = store.render_delta_item(user, store.full_round_ids(user.id, 0)[0])
+            select = DRIVE_ITEM.parse_select(req.query.get("$select"), root)
+            size = page_size(req, default=DEFAULT_PAGE, maximum=MAX_PAGE, family="graph")
+            state = {"k": drive_id, "g": store.generation, "ps": size, "sel": None if select is None else list(select)}
+            if token == "latest":
+                link = f"{base}?token={emu.codec.encode({**state, 'm': 'd', 'u': now})}"
+                return Response(200, page_body(CTX + "Collection(driveItem)", [], [("@odata.deltaLink", link)]))
+            since, upto, offset = None, now, 0
+        else:
+            p = emu.codec.decode(token)
+            expired = emu.faults.hit("expire_delta")
+            if expired:
+                emu.stats.fault("expire_delta")
+            if p is None or p.get("k") != drive_id or p.get("g") != store.generation or int(p["u"]) > now or expired:
+                raise GraphError(410, "resyncRequired", RESYNC_MESSAGE, [("Location", base)])
+            state = {"k": drive_id, "g": store.generation, "ps": int(p["ps"]), "sel": p.get("sel")}
+            select = None if p.get("sel") is None else tuple(p["sel"])
+            size = int(p["ps"])
+            if p.get("m") == "d":
+                since, upto, offset = int(p["u"]), now, 0
+            else:
+                since = None if p.get("s") is None else int(p["s"])
+                upto, offset = int(p["u"]), int(p["o"])
+        if since is None:
+            ids = store.full_round_ids(user.id, upto)
+        else:
+            ids = store.changed_ids(user.id, since, upto, with_parents=not req.header("deltaexcludeparent"))
+        values: list[bytes] = []
+        for item_id in ids[offset : offset + size]:
+            item = store.render_delta_item(user, item_id)
+            if "deleted" in item:
+                if since is not None:
+                    values.append(dumps(item))
+            else:
+                values.append(dumps(DRIVE_ITEM.project(item, select)))
+        if offset + size < len(ids):
+            nxt = emu.codec.encode({**state, "m": "p", "s": since, "u": upto, "o": offset + size})
+            extra = [("@odata.nextLink", f"{base}?token={nxt}")]
+        else:
+            extra = [("@odata.deltaLink", f"{base}?token={emu.codec.encode({**state, 'm': 'd', 'u': upto})}")]
+        return Response(200, page_body(CTX + "Collection(driveItem)", values, extra))
+
+    def mutate(op: str, count: int, rng: random.Random) -> list[str]:
+        if op not in ("create", "update", "delete"):
+            raise GraphError(400, "BadRequest", f"drive_items: unknown op {op!r}; use create, update or delete")
+        return store.mutate(op, count, rng.getrandbits(32))
+
+    emu.add_truth("drive_items", store.truth_ids)
+    emu.add_mutator("drive_items", mutate)
