@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -61,9 +62,14 @@ def _call_msal(settings: AuthSettings, default_setting: str, call: Any, *args: A
     except ValueError as exc:
         text = redact(str(exc), settings.secrets())
         if "tenant" in text.lower() or "discovery" in text.lower():
+            # msal wraps the discovery answer (which carries the AADSTS code) in a generic ValueError
+            match = re.search(r"AADSTS\d+", f"{exc.__context__ or ''} {text}")
+            code = match.group(0) if match else None
             raise O365AuthError(
-                f"tenant {settings.tenant!r} not found at {settings.endpoints.login_host}: check O365_AZURE_TENANT",
+                f"tenant {settings.tenant!r} not found at {settings.endpoints.login_host}"
+                f"{f' ({code})' if code else ''}: check O365_AZURE_TENANT",
                 setting="O365_AZURE_TENANT",
+                code=code,
             ) from None
         raise O365AuthError(f"msal rejected the settings: {text.splitlines()[0]}", setting=default_setting) from None
 
