@@ -14,6 +14,7 @@ from typing import Any
 
 from .odata import DIRECTORY, Collection, SeqClock, Shape
 from .scales import Scale
+from .tenant_collab import team_provisioning
 
 FIRST = (
     "Adele Alex Allan Bianca Cameron Christie Debra Diego Emily Enrico Grady Henrietta Irvin Isaiah Johanna "
@@ -215,6 +216,7 @@ class Directory:
             "visibility": "Private" if rng.random() < 0.3 else "Public",
             "classification": None,
             "renewedDateTime": "2024-01-01T00:00:00Z",
+            "resourceProvisioningOptions": team_provisioning(self.seed, gid, unified),
         }
 
     def member_object(self, member_id: str) -> dict[str, Any]:

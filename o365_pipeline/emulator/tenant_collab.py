@@ -7,6 +7,7 @@ ones (`team_provisioning`) also have a team and channels.
 
 from __future__ import annotations
 
+import re
 import threading
 from collections.abc import Iterator
 from urllib.parse import quote
@@ -295,3 +296,13 @@ class GroupWorkloads:
             "teams": teams(),
             "channels": channels(),
         }
+
+
+_TEAM_FILTER = re.compile(
+    r"^\s*resourceProvisioningOptions/any\(\s*(\w+)\s*:\s*\1\s+eq\s+'Team'\s*\)\s*$", re.IGNORECASE
+)
+
+
+def is_team_filter(raw: str | None) -> bool:
+    """True for ``resourceProvisioningOptions/Any(x:x eq 'Team')``, the documented way to list teams' groups."""
+    return raw is not None and _TEAM_FILTER.match(raw) is not None

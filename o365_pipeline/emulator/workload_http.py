@@ -69,3 +69,12 @@ def render_entity(req: Request, item: dict[str, Any], shape: Shape, context: str
 def not_found(code: str, message: str) -> GraphError:
     """A 404 in Graph's error shape."""
     return GraphError(404, code, message)
+
+
+def directory_not_found(key: str) -> GraphError:
+    """The directory's 404 for an unknown user or group id."""
+    return GraphError(
+        404,
+        "Request_ResourceNotFound",
+        f"Resource '{key}' does not exist or one of its queried reference-property objects are not present.",
+    )

@@ -9,6 +9,7 @@ from ..odata import Change, dumps
 from ..paging import delta_page, list_page, removed_entry
 from ..router import DELTA, SEG, GraphError, Request, Response
 from ..tenant import GROUP_SHAPE, MEMBER_SHAPE, ORG_SHAPE, SKU_SHAPE, USER_SHAPE
+from ..tenant_collab import is_team_filter
 
 if TYPE_CHECKING:
     from ..core import Emulator
@@ -70,11 +71,15 @@ def register(emu: Emulator) -> None:
     @r.graph("GET", r"/groups", name="groups", kind="directory", cost=2)
     def groups(req: Request) -> Response:
         sel = GROUP_SHAPE.parse_select(req.query.get("$select"), sample(d.groups))
+        rendered = d.groups.rendered(GROUP_SHAPE, sel)
+        if is_team_filter(req.query.get("$filter")):  # Teams discovery, see routes/teams.py
+            teams = [g for g in list(d.groups.items.values()) if "Team" in g["resourceProvisioningOptions"]]
+            rendered = [dumps(GROUP_SHAPE.project(g, sel)) for g in teams]
         return list_page(
             req,
             emu,
             scope="groups",
-            rendered=d.groups.rendered(GROUP_SHAPE, sel),
+            rendered=rendered,
             context=CTX + "groups",
             default=100,
             maximum=999,

@@ -17,7 +17,7 @@ from ..paging import page_body, page_size
 from ..router import SEG, GraphError, Request, Response
 from ..tenant_files import drive_id_for
 from ..workload_directory import UserRef
-from ..workload_http import CTX, render_entity
+from ..workload_http import CTX, directory_not_found, render_entity
 from ..workloads import workloads_for
 
 if TYPE_CHECKING:
@@ -44,11 +44,7 @@ def register(emu: Emulator) -> None:
     def licensed_user(key: str) -> UserRef:
         user = directory.user(key)
         if user is None:
-            raise GraphError(
-                404,
-                "Request_ResourceNotFound",
-                f"Resource '{key}' does not exist or one of its queried reference-property objects are not present.",
-            )
+            raise directory_not_found(key)
         if not user.licensed:
             raise GraphError(404, "ResourceNotFound", "User's mysite not found.")
         return user
