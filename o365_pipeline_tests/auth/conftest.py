@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import ssl
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -78,7 +79,7 @@ def fresh_server(tmp_path: Path) -> Iterator[EmulatorServer]:
 
 def admin(server: EmulatorServer, method: str, path: str, body: dict[str, Any] | None = None) -> Any:
     """Call an /_emulator admin route."""
-    with httpx.Client(verify=str(server.ca_path)) as client:  # type: ignore[arg-type]
+    with httpx.Client(verify=ssl.create_default_context(cafile=str(server.ca_path))) as client:
         response = client.request(method, f"{server.base_url}/_emulator/{path}", json=body)
     response.raise_for_status()
     return response.json()
@@ -91,8 +92,6 @@ def token_requests(server: EmulatorServer) -> int:
 
 def graph_get(server: EmulatorServer, token: str, path: str = "users?$top=1&$select=id") -> httpx.Response:
     """GET a Graph v1.0 path on the emulator with a bearer token."""
-    import ssl
-
     context = ssl.create_default_context(cafile=str(server.ca_path))
     with httpx.Client(verify=context) as client:
         return client.get(f"{server.base_url}/v1.0/{path}", headers={"Authorization": f"Bearer {token}"})
