@@ -57,6 +57,7 @@ class Emulator:
         )
         self.truth_providers: dict[str, TruthFn] = {}
         self.mutators: dict[str, MutateFn] = {}
+        self.mailboxes: Any = None  # MailboxStore, set by routes/outlook.py
         self.identity.register(self.router, self)
         self._load_route_modules()
 

@@ -1,0 +1,622 @@
+"""Per-user Outlook data (mail folders, messages, calendars, events, contacts) derived from the seed.
+
+Nothing is materialized up front: a folder's messages are generated when first read and kept in a
+bounded LRU; a collection that was mutated is pinned in its mailbox. Ids are structured
+(kind, user index, a, b + a hash) so any id can be located without an index.
+"""
+
+from __future__ import annotations
+
+import base64
+import datetime as dt
+import hashlib
+import random
+import struct
+import threading
+from collections import OrderedDict
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from typing import Any
+
+from .odata import OUTLOOK, Collection, SeqClock, Shape
+from .router import GraphError
+from .scales import Scale
+from .tenant import READABLE, Directory
+
+K_MESSAGE, K_EVENT, K_CONTACT, K_FOLDER, K_CFOLDER, K_CAL = 1, 2, 3, 4, 5, 6
+SINGLE = 0xFFFF
+
+MESSAGE_SHAPE = Shape("#microsoft.graph.message", None, OUTLOOK)
+FOLDER_SHAPE = Shape("#microsoft.graph.mailFolder", None, OUTLOOK)
+EVENT_SHAPE = Shape("#microsoft.graph.event", None, OUTLOOK)
+CALENDAR_SHAPE = Shape("#microsoft.graph.calendar", None, OUTLOOK)
+CONTACT_SHAPE = Shape("#microsoft.graph.contact", None, OUTLOOK)
+CFOLDER_SHAPE = Shape("#microsoft.graph.contactFolder", None, OUTLOOK)
+ATTACHMENT_SHAPE = Shape("#microsoft.graph.attachment", None, OUTLOOK)
+
+
+@dataclass(frozen=True)
+class FolderDef:
+    """A seeded mail folder: name, well-known name, parent index (-1 = root), share of the messages."""
+
+    name: str
+    well_known: str | None
+    parent: int
+    weight: float
+
+
+FOLDERS = [
+    FolderDef("Inbox", "inbox", -1, 0.34),
+    FolderDef("Drafts", "drafts", -1, 0.02),
+    FolderDef("Sent Items", "sentitems", -1, 0.2),
+    FolderDef("Deleted Items", "deleteditems", -1, 0.05),
+    FolderDef("Junk Email", "junkemail", -1, 0.03),
+    FolderDef("Outbox", "outbox", -1, 0.0),
+    FolderDef("Archive", "archive", -1, 0.15),
+    FolderDef("Conversation History", "conversationhistory", -1, 0.02),
+    FolderDef("Clients", None, -1, 0.05),
+    FolderDef("Newsletters", None, -1, 0.05),
+    FolderDef("Travel", None, -1, 0.02),
+    FolderDef("Projects", None, 0, 0.04),
+    FolderDef("Receipts", None, 0, 0.02),
+    FolderDef("2026", None, 11, 0.01),
+]
+WELL_KNOWN = {f.well_known: i for i, f in enumerate(FOLDERS) if f.well_known}
+CONTACT_FOLDERS = [("Contacts", 0.6), ("Suppliers", 0.3), ("Family", 0.1)]  # index 0 = the default folder
+CALENDARS = ["Calendar", "United States holidays", "Birthdays"]
+
+WORDS = (
+    "quarterly review budget roadmap launch customer invoice contract design sprint retro offsite hiring "
+    "migration security audit travel partner renewal forecast pipeline webinar training feedback update"
+).split()
+LOREM = (
+    "Hi team, following up on our discussion from earlier this week. Please find the summary below and "
+    "let me know if anything is missing. We agreed to move the milestone by two weeks, keep the scope as "
+    "planned and revisit the staffing plan at the next sync. Action items are tracked in the shared "
+    "tracker; owners please update the status before Friday. Thanks, and have a great day."
+)
+BODY_HTML = (
+    '<html><head><meta http-equiv="Content-Type" content="text/html; charset=utf-8"></head>'
+    '<body><div dir="ltr"><p>{text}</p><p>Regards,<br>{sender}</p></div></body></html>'
+)
+
+
+def make_id(kind: int, user: int, a: int, b: int, seed: int) -> str:
+    """A Graph-looking id (base64url with '=' padding) that encodes where the item lives."""
+    head = struct.pack(">BIHI", kind, user, a, b)
+    tail = hashlib.blake2b(head + seed.to_bytes(8, "big", signed=True), digest_size=26).digest()
+    return "AAMkA" + base64.urlsafe_b64encode(head + tail).decode()
+
+
+def parse_id(item_id: str) -> tuple[int, int, int, int] | None:
+    """(kind, user index, a, b) of an id made by make_id, or None."""
+    if not item_id.startswith("AAMkA"):
+        return None
+    try:
+        raw = base64.urlsafe_b64decode(item_id[5:] + "=" * (-len(item_id[5:]) % 4))
+        kind, user, a, b = struct.unpack(">BIHI", raw[:11])
+    except (ValueError, struct.error):
+        return None
+    return kind, user, a, b
+
+
+def attachment_count(item_id: str) -> int:
+    """How many attachments a seeded message/event has (0 for most), from its id."""
+    h = hashlib.blake2b(item_id.encode(), digest_size=2).digest()
+    return 1 + h[1] % 2 if h[0] % 6 == 0 else 0
+
+
+def attachment_id(item_id: str, n: int) -> str:
+    """Attachment ids extend their item's id, so they are unique per mailbox."""
+    return item_id.rstrip("=") + base64.urlsafe_b64encode(bytes([0x12, n, 0x51])).decode()
+
+
+def iso(ts: dt.datetime) -> str:
+    """Graph's DateTimeOffset form."""
+    return ts.strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+class LRU:
+    """Bounded cache of generated (unmutated) collections, sized by item count."""
+
+    def __init__(self, capacity_items: int) -> None:
+        self.capacity = capacity_items
+        self._data: OrderedDict[tuple[str, ...], Collection] = OrderedDict()
+        self._size = 0
+        self._lock = threading.Lock()
+
+    def get(self, key: tuple[str, ...], build: Callable[[], Collection]) -> Collection:
+        """The cached collection for key, building it when absent."""
+        with self._lock:
+            hit = self._data.get(key)
+            if hit is not None:
+                self._data.move_to_end(key)
+                return hit
+        coll = build()
+        with self._lock:
+            if key not in self._data:
+                self._data[key] = coll
+                self._size += len(coll.items)
+                while self._size > self.capacity and len(self._data) > 1:
+                    _, old = self._data.popitem(last=False)
+                    self._size -= len(old.items)
+            return self._data[key]
+
+    def pop(self, key: tuple[str, ...]) -> Collection | None:
+        """Remove and return a cached collection (to pin it)."""
+        with self._lock:
+            c = self._data.pop(key, None)
+            if c is not None:
+                self._size -= len(c.items)
+            return c
+
+
+class Mailbox:
+    """One user's Outlook data. Lightweight until something is read."""
+
+    def __init__(self, store: MailboxStore, user: dict[str, Any]) -> None:
+        self.store = store
+        self.user_id: str = user["id"]
+        self.idx: int = user["_index"]
+        self.name: str = user["displayName"]
+        self.address: str = user["mail"] or user["userPrincipalName"]
+        seed = store.seed
+        rng = random.Random(f"mbx:{seed}:{self.idx}")
+        sc = store.scale
+        self.total_messages = max(1, int(sc.messages_per_mailbox * rng.uniform(0.5, 1.5)))
+        self.counts = [round(self.total_messages * f.weight) for f in FOLDERS]
+        self.n_single = max(1, int(sc.events_per_mailbox * rng.uniform(0.5, 1.5)))
+        self.n_series = sc.series_per_mailbox
+        self.n_contacts = max(1, int(sc.contacts_per_mailbox * rng.uniform(0.5, 1.5)))
+        self.ccounts = [round(self.n_contacts * w) for _, w in CONTACT_FOLDERS]
+        self.folder_ids = [make_id(K_FOLDER, self.idx, i, 0, seed) for i in range(len(FOLDERS))]
+        self.root_id = make_id(K_FOLDER, self.idx, 0xFFFF, 0, seed)
+        self.cfolder_ids = [make_id(K_CFOLDER, self.idx, i, 0, seed) for i in range(len(CONTACT_FOLDERS))]
+        self.calendar_ids = [make_id(K_CAL, self.idx, i, 0, seed) for i in range(len(CALENDARS))]
+        self.pinned: dict[tuple[str, ...], Collection] = {}
+        self.next_index: dict[tuple[str, ...], int] = {}
+        self.lock = threading.RLock()
+
+    # ---- generic collection access -------------------------------------------------------------
+    def _coll(self, key: tuple[str, ...], build: Callable[[], Collection]) -> Collection:
+        hit = self.pinned.get(key)
+        if hit is not None:
+            return hit
+        return self.store.lru.get((self.user_id, *key), build)
+
+    def pin(self, key: tuple[str, ...], build: Callable[[], Collection]) -> Collection:
+        """The collection for key, kept for good (call before mutating it)."""
+        with self.lock:
+            hit = self.pinned.get(key)
+            if hit is None:
+                hit = self.store.lru.pop((self.user_id, *key)) or build()
+                self.pinned[key] = hit
+            return hit
+
+    def is_pinned(self, key: tuple[str, ...]) -> bool:
+        """True once the collection was mutated (unmutated ones have no changes to report)."""
+        return key in self.pinned
+
+    # ---- mail folders --------------------------------------------------------------------------
+    def folder_index(self, key: str) -> int | None:
+        """Folder index from an id or well-known name."""
+        if key.lower() in WELL_KNOWN:
+            return WELL_KNOWN[key.lower()]
+        p = parse_id(key)
+        if p and p[0] == K_FOLDER and p[1] == self.idx and p[2] < len(FOLDERS) and self.folder_ids[p[2]] == key:
+            return p[2]
+        return None
+
+    def folders(self) -> Collection:
+        """All mail folders (flat), as mailFolders/delta returns them."""
+        return self._coll(("folders",), self._build_folders)
+
+    def _build_folders(self) -> Collection:
+        items = []
+        for i, f in enumerate(FOLDERS):
+            children = sum(1 for g in FOLDERS if g.parent == i)
+            items.append(
+                {
+                    "id": self.folder_ids[i],
+                    "displayName": f.name,
+                    "parentFolderId": self.root_id if f.parent < 0 else self.folder_ids[f.parent],
+                    "childFolderCount": children,
+                    "unreadItemCount": self.counts[i] // 3,
+                    "totalItemCount": self.counts[i],
+                    "sizeInBytes": self.counts[i] * 2048,
+                    "isHidden": False,
+                }
+            )
+        return Collection(self.store.clock, items)
+
+    # ---- messages ------------------------------------------------------------------------------
+    def messages(self, fi: int) -> Collection:
+        """Messages of folder index fi."""
+        return self._coll(("msgs", str(fi)), lambda: self._build_messages(fi))
+
+    def pin_messages(self, fi: int) -> Collection:
+        """Messages of folder fi, pinned for mutation."""
+        return self.pin(("msgs", str(fi)), lambda: self._build_messages(fi))
+
+    def base_message_ids(self, fi: int) -> Iterator[str]:
+        """Ids of the seeded messages of folder fi (cheap; no bodies)."""
+        seed = self.store.seed
+        for i in range(self.counts[fi]):
+            yield make_id(K_MESSAGE, self.idx, fi, i, seed)
+
+    def _build_messages(self, fi: int) -> Collection:
+        return Collection(self.store.clock, (self.make_message(fi, i) for i in range(self.counts[fi])))
+
+    def make_message(self, fi: int, i: int, mid: str | None = None) -> dict[str, Any]:
+        """The seeded message i of folder fi (or a new one with the given index)."""
+        seed = self.store.seed
+        mid = mid or make_id(K_MESSAGE, self.idx, fi, i, seed)
+        rng = random.Random(mid)
+        when = self.store.anchor - dt.timedelta(minutes=rng.randint(10, 60 * 24 * 280))
+        other = self.store.contact_name(rng)
+        sent = FOLDERS[fi].well_known in ("sentitems", "drafts", "outbox")
+        me = {"emailAddress": {"name": self.name, "address": self.address}}
+        them = {"emailAddress": {"name": other[0], "address": other[1]}}
+        subject = f"{rng.choice(WORDS).title()} {rng.choice(WORDS)} {rng.choice(WORDS)} #{i}"
+        text = LOREM[: rng.randint(280, len(LOREM))]
+        n_att = attachment_count(mid)
+        conv = base64.urlsafe_b64encode(hashlib.blake2b(subject.encode(), digest_size=30).digest()).decode()
+        ck = base64.b64encode(hashlib.blake2b(mid.encode(), digest_size=15).digest()).decode()
+        return {
+            "@odata.etag": f'W/"{ck}"',
+            "id": mid,
+            "createdDateTime": iso(when),
+            "lastModifiedDateTime": iso(when + dt.timedelta(minutes=1)),
+            "changeKey": ck,
+            "categories": [] if rng.random() < 0.8 else [rng.choice(["Blue category", "Red category"])],
+            "receivedDateTime": iso(when),
+            "sentDateTime": iso(when - dt.timedelta(seconds=rng.randint(1, 90))),
+            "hasAttachments": n_att > 0,
+            "internetMessageId": f"<{mid[5:30]}@{self.address.split('@')[-1]}>",
+            "subject": subject,
+            "bodyPreview": text[:255],
+            "importance": "normal" if rng.random() < 0.9 else "high",
+            "parentFolderId": self.folder_ids[fi],
+            "conversationId": "AAQkA" + conv,
+            "conversationIndex": base64.b64encode(hashlib.md5(conv.encode()).digest()[:22]).decode(),
+            "isDeliveryReceiptRequested": False,
+            "isReadReceiptRequested": False,
+            "isRead": sent or rng.random() < 0.7,
+            "isDraft": FOLDERS[fi].well_known == "drafts",
+            "webLink": f"https://outlook.office365.com/owa/?ItemID={mid}&exvsurl=1&viewmodel=ReadMessageItem",
+            "inferenceClassification": "focused" if rng.random() < 0.8 else "other",
+            "body": {"contentType": "html", "content": BODY_HTML.format(text=text, sender=other[0])},
+            "sender": me if sent else them,
+            "from": me if sent else them,
+            "toRecipients": [them if sent else me],
+            "ccRecipients": [] if rng.random() < 0.7 else [them],
+            "bccRecipients": [],
+            "replyTo": [],
+            "flag": {"flagStatus": "notFlagged" if rng.random() < 0.9 else "flagged"},
+            "_attachments": n_att,
+        }
+
+    def find_message(self, mid: str) -> tuple[int, dict[str, Any]] | None:
+        """(folder index, message) by id."""
+        p = parse_id(mid)
+        if not p or p[0] != K_MESSAGE or p[1] != self.idx or p[2] >= len(FOLDERS):
+            return None
+        item = self.messages(p[2]).items.get(mid)
+        return (p[2], item) if item is not None else None
+
+    def new_message_index(self, fi: int) -> int:
+        """A fresh per-folder index for a created or moved message."""
+        with self.lock:
+            key = ("msgs", str(fi))
+            n = self.next_index.get(key, self.counts[fi] + 1000)
+            self.next_index[key] = n + 1
+            return n
+
+    # ---- attachments ---------------------------------------------------------------------------
+    def attachments(self, item: dict[str, Any]) -> list[dict[str, Any]]:
+        """Attachment metadata of a message or event."""
+        out = []
+        rng = random.Random(f"att:{item['id']}")
+        for n in range(int(item.get("_attachments", 0))):
+            name, ctype = rng.choice(
+                [
+                    ("report.pdf", "application/pdf"),
+                    ("photo.jpg", "image/jpeg"),
+                    ("notes.docx", "application/vnd.openxmlformats-officedocument.wordprocessingml.document"),
+                ]
+            )
+            out.append(
+                {
+                    "@odata.type": "#microsoft.graph.fileAttachment",
+                    "@odata.mediaContentType": ctype,
+                    "id": attachment_id(item["id"], n),
+                    "lastModifiedDateTime": item.get("lastModifiedDateTime"),
+                    "name": f"{n + 1}-{name}",
+                    "contentType": ctype,
+                    "size": rng.randint(2_000, 900_000),
+                    "isInline": False,
+                    "contentId": None,
+                    "contentLocation": None,
+                }
+            )
+        return out
+
+    # ---- calendars and events ------------------------------------------------------------------
+    def calendars(self) -> list[dict[str, Any]]:
+        """The user's calendars (the first is the default)."""
+        out = []
+        for i, name in enumerate(CALENDARS):
+            out.append(
+                {
+                    "id": self.calendar_ids[i],
+                    "name": name,
+                    "color": ["auto", "lightBlue", "lightGreen"][i],
+                    "hexColor": "",
+                    "isDefaultCalendar": i == 0,
+                    "changeKey": base64.b64encode(self.calendar_ids[i][-12:].encode()).decode(),
+                    "canShare": i == 0,
+                    "canViewPrivateItems": True,
+                    "canEdit": i == 0,
+                    "allowedOnlineMeetingProviders": ["teamsForBusiness"],
+                    "defaultOnlineMeetingProvider": "teamsForBusiness",
+                    "isTallyingResponses": i == 0,
+                    "isRemovable": i != 0,
+                    "owner": {"name": self.name, "address": self.address},
+                }
+            )
+        return out
+
+    def events(self) -> Collection:
+        """Event instances of the primary calendar (singles, occurrences, exceptions)."""
+        return self._coll(("events",), self._build_events)
+
+    def pin_events(self) -> Collection:
+        """Event instances, pinned for mutation."""
+        return self.pin(("events",), self._build_events)
+
+    def _build_events(self) -> Collection:
+        items = [self.make_event(SINGLE, i) for i in range(self.n_single)]
+        for s in range(self.n_series):
+            rng = random.Random(f"series:{self.store.seed}:{self.idx}:{s}")
+            n = rng.randint(4, 10)
+            first = rng.randint(-250, 200)
+            exception = rng.randrange(n)
+            cancelled = rng.randrange(n) if n > 5 else -1
+            for k in range(n):
+                if k == cancelled and k != exception:
+                    continue
+                items.append(self.make_event(s, k, first_day=first, exception=k == exception))
+        return Collection(self.store.clock, items)
+
+    def make_event(
+        self, series: int, k: int, *, first_day: int = 0, exception: bool = False, eid: str | None = None
+    ) -> dict[str, Any]:
+        """A single event (series == SINGLE) or occurrence k of a weekly series."""
+        seed = self.store.seed
+        eid = eid or make_id(K_EVENT, self.idx, series, k, seed)
+        rng = random.Random(eid)
+        if series == SINGLE:
+            start = self.store.anchor + dt.timedelta(days=rng.randint(-290, 290), hours=rng.randint(7, 17))
+            kind, master, subject = "singleInstance", None, f"{rng.choice(WORDS).title()} {rng.choice(WORDS)}"
+            n_att = attachment_count(eid)
+        else:
+            srng = random.Random(f"series:{seed}:{self.idx}:{series}")
+            hour = srng.randint(8, 16)
+            start = self.store.anchor + dt.timedelta(days=first_day + 7 * k, hours=hour)
+            if exception:
+                start += dt.timedelta(hours=1)
+            kind = "exception" if exception else "occurrence"
+            master = make_id(K_EVENT, self.idx, series, 0xFFFFFFFF, seed)
+            subject = f"Weekly {srng.choice(WORDS)} sync"
+            n_att = 0
+        end = start + dt.timedelta(minutes=rng.choice([30, 60, 90]))
+        other = self.store.contact_name(rng)
+        ck = base64.b64encode(hashlib.blake2b(eid.encode(), digest_size=15).digest()).decode()
+        return {
+            "@odata.etag": f'W/"{ck}"',
+            "id": eid,
+            "createdDateTime": iso(self.store.anchor - dt.timedelta(days=300)),
+            "lastModifiedDateTime": iso(self.store.anchor - dt.timedelta(days=rng.randint(1, 299))),
+            "changeKey": ck,
+            "categories": [],
+            "transactionId": None,
+            "originalStartTimeZone": "UTC",
+            "originalEndTimeZone": "UTC",
+            "iCalUId": "040000008200E00074C5B7101A82E008" + hashlib.md5(eid.encode()).hexdigest().upper(),
+            "reminderMinutesBeforeStart": 15,
+            "isReminderOn": True,
+            "hasAttachments": n_att > 0,
+            "subject": subject,
+            "bodyPreview": LOREM[:120],
+            "importance": "normal",
+            "sensitivity": "normal",
+            "isAllDay": False,
+            "isCancelled": False,
+            "isOrganizer": rng.random() < 0.5,
+            "responseRequested": True,
+            "seriesMasterId": master,
+            "showAs": "busy",
+            "type": kind,
+            "webLink": f"https://outlook.office365.com/owa/?itemid={eid}&exvsurl=1&path=/calendar/item",
+            "onlineMeetingUrl": None,
+            "isOnlineMeeting": False,
+            "responseStatus": {"response": "organizer", "time": "0001-01-01T00:00:00Z"},
+            "body": {"contentType": "html", "content": f"<html><body><p>{LOREM[:200]}</p></body></html>"},
+            "start": {"dateTime": start.strftime("%Y-%m-%dT%H:%M:%S.0000000"), "timeZone": "UTC"},
+            "end": {"dateTime": end.strftime("%Y-%m-%dT%H:%M:%S.0000000"), "timeZone": "UTC"},
+            "location": {"displayName": f"Room {rng.randint(1, 40)}", "locationType": "default"},
+            "locations": [],
+            "recurrence": None,
+            "attendees": [
+                {
+                    "type": "required",
+                    "status": {"response": "none", "time": "0001-01-01T00:00:00Z"},
+                    "emailAddress": {"name": other[0], "address": other[1]},
+                }
+            ],
+            "organizer": {"emailAddress": {"name": self.name, "address": self.address}},
+            "_start": start.timestamp(),
+            "_end": end.timestamp(),
+            "_attachments": n_att,
+        }
+
+    def base_event_ids(self) -> Iterator[str]:
+        """Ids of the seeded event instances (same order as the generated collection, no bodies)."""
+        seed = self.store.seed
+        for i in range(self.n_single):
+            yield make_id(K_EVENT, self.idx, SINGLE, i, seed)
+        for s in range(self.n_series):
+            rng = random.Random(f"series:{seed}:{self.idx}:{s}")
+            n = rng.randint(4, 10)
+            rng.randint(-250, 200)
+            exception = rng.randrange(n)
+            cancelled = rng.randrange(n) if n > 5 else -1
+            for k in range(n):
+                if k == cancelled and k != exception:
+                    continue
+                yield make_id(K_EVENT, self.idx, s, k, seed)
+
+    def find_event(self, eid: str) -> dict[str, Any] | None:
+        """An event instance by id."""
+        return self.events().items.get(eid)
+
+    # ---- contacts ------------------------------------------------------------------------------
+    def cfolder_index(self, key: str) -> int | None:
+        """Contact folder index from an id (or 'contacts' for the default folder)."""
+        if key.lower() == "contacts":
+            return 0
+        try:
+            return self.cfolder_ids.index(key)
+        except ValueError:
+            return None
+
+    def contact_folders(self) -> list[dict[str, Any]]:
+        """Child folders of the default Contacts folder (what contactFolders returns)."""
+        return [
+            {
+                "id": self.cfolder_ids[i],
+                "displayName": name,
+                "parentFolderId": self.cfolder_ids[0],
+            }
+            for i, (name, _) in enumerate(CONTACT_FOLDERS)
+            if i > 0
+        ]
+
+    def contacts(self, ci: int) -> Collection:
+        """Contacts of contact folder ci."""
+        return self._coll(("contacts", str(ci)), lambda: self._build_contacts(ci))
+
+    def pin_contacts(self, ci: int) -> Collection:
+        """Contacts of folder ci, pinned for mutation."""
+        return self.pin(("contacts", str(ci)), lambda: self._build_contacts(ci))
+
+    def base_contact_ids(self, ci: int) -> Iterator[str]:
+        """Ids of the seeded contacts of folder ci."""
+        for i in range(self.ccounts[ci]):
+            yield make_id(K_CONTACT, self.idx, ci, i, self.store.seed)
+
+    def _build_contacts(self, ci: int) -> Collection:
+        return Collection(self.store.clock, (self.make_contact(ci, i) for i in range(self.ccounts[ci])))
+
+    def make_contact(self, ci: int, i: int, cid: str | None = None) -> dict[str, Any]:
+        """Seeded contact i of folder ci."""
+        cid = cid or make_id(K_CONTACT, self.idx, ci, i, self.store.seed)
+        rng = random.Random(cid)
+        name, addr = self.store.contact_name(rng)
+        given, _, surname = name.partition(" ")
+        ck = base64.b64encode(hashlib.blake2b(cid.encode(), digest_size=15).digest()).decode()
+        return {
+            "@odata.etag": f'W/"{ck}"',
+            "id": cid,
+            "createdDateTime": iso(self.store.anchor - dt.timedelta(days=rng.randint(30, 900))),
+            "lastModifiedDateTime": iso(self.store.anchor - dt.timedelta(days=rng.randint(1, 29))),
+            "changeKey": ck,
+            "categories": [],
+            "parentFolderId": self.cfolder_ids[ci],
+            "birthday": None,
+            "fileAs": f"{surname}, {given}",
+            "displayName": name,
+            "givenName": given,
+            "initials": None,
+            "middleName": None,
+            "nickName": None,
+            "surname": surname,
+            "title": None,
+            "jobTitle": rng.choice(["Buyer", "Account Manager", "CTO", None]),
+            "companyName": rng.choice(["Fabrikam", "Northwind", "Tailspin", "Litware"]),
+            "department": None,
+            "officeLocation": None,
+            "businessHomePage": None,
+            "personalNotes": "",
+            "mobilePhone": f"+1 555 01{rng.randint(10, 99)}",
+            "homePhones": [],
+            "businessPhones": [f"+1 425 555 {rng.randint(1000, 9999)}"],
+            "emailAddresses": [{"name": name, "address": addr}],
+            "homeAddress": {},
+            "businessAddress": {},
+            "otherAddress": {},
+        }
+
+
+class MailboxStore:
+    """Creates mailboxes lazily and holds the shared LRU of generated collections."""
+
+    def __init__(self, seed: int, scale: Scale, clock: SeqClock, directory: Directory, lru_items: int = 150_000):
+        self.seed = seed
+        self.scale = scale
+        self.clock = clock
+        self.directory = directory
+        now = dt.datetime.now(dt.UTC)
+        self.anchor = dt.datetime(now.year, now.month, now.day, tzinfo=dt.UTC)
+        self.lru = LRU(lru_items)
+        self._boxes: dict[str, Mailbox] = {}
+        self._lock = threading.Lock()
+        names = random.Random(f"contacts:{seed}")
+        firsts = "Ann Ben Carla Dev Eva Femi Gus Hana Ivan Jun Kai Lina Milo Nia Omar Pia Quinn Rosa Sam Tia".split()
+        lasts = "Abbott Baker Chen Diaz Evans Fox Gupta Hall Ito Jones Khan Lee Moss Ng Ortiz Park Quade Ruiz".split()
+        self._names = [
+            (f"{f} {lname}", f"{f.lower()}.{lname.lower()}@{names.choice(['fabrikam.com', 'northwind.com'])}")
+            for f in firsts
+            for lname in lasts
+        ]
+
+    def contact_name(self, rng: random.Random) -> tuple[str, str]:
+        """An external correspondent (name, address)."""
+        return self._names[rng.randrange(len(self._names))]
+
+    def resolve(self, key: str) -> Mailbox:
+        """The mailbox of a user id/UPN, or the Graph error a real tenant would give."""
+        user = self.directory.find_user(key)
+        if user is None:
+            raise GraphError(404, "ErrorInvalidUser", f"The requested user '{key}' is invalid.")
+        kind = user["_mailbox"]
+        if kind == "denied":
+            raise GraphError(
+                403,
+                "ErrorAccessDenied",
+                "Access to OData is disabled: [RAOP] : Blocked by tenant configured AppOnly AccessPolicy settings.",
+            )
+        if kind not in READABLE:
+            raise GraphError(
+                404,
+                "MailboxNotEnabledForRESTAPI",
+                "The mailbox is either inactive, soft-deleted, or is hosted on-premise.",
+            )
+        return self.get(user)
+
+    def get(self, user: dict[str, Any]) -> Mailbox:
+        """The (lazily created) mailbox of a user dict."""
+        box = self._boxes.get(user["id"])
+        if box is None:
+            with self._lock:
+                box = self._boxes.get(user["id"])
+                if box is None:
+                    box = Mailbox(self, user)
+                    self._boxes[user["id"]] = box
+        return box
+
+    def readable(self) -> Iterator[Mailbox]:
+        """Mailboxes of live users that Graph would serve."""
+        for u in list(self.directory.users.items.values()):
+            if u["_mailbox"] in READABLE:
+                yield self.get(u)
