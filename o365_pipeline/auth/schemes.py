@@ -174,7 +174,21 @@ class ManagedIdentityScheme:
                 "with a managed identity? otherwise change O365_AUTH_SCHEME",
                 setting="O365_AUTH_SCHEME",
             ) from None
+        if result and "access_token" not in result:
+            raise self._error(result)
         return _token_from_result(result, self._settings, self.default_setting)
+
+    def _error(self, result: dict[str, Any]) -> O365AuthError:
+        """msal reports endpoint answers as `"<status>, <message>"`; name the variable that fixes it."""
+        description = str(result.get("error_description") or result.get("error") or "no answer")
+        detail = redact(description.splitlines()[0], self._settings.secrets())
+        if description.startswith("401"):
+            setting = "IDENTITY_HEADER"
+        elif self._settings.msi_client_id:
+            setting = "O365_MSI_CLIENT_ID"
+        else:
+            setting = "O365_AUTH_SCHEME"
+        return O365AuthError(f"managed identity token request failed: {detail}; check {setting}", setting=setting)
 
 
 class TokenCacheFile:
