@@ -12,6 +12,7 @@ from typing import Any
 import dagster as dg
 from pydantic import Field, PrivateAttr
 
+from .certificates import load_credential
 from .errors import O365AuthError
 from .schemes import AccessToken, InteractiveScheme, Scheme, build_scheme
 from .settings import ENV_NAMES, AuthSettings, GraphEndpoints, validate_settings
@@ -73,8 +74,13 @@ class O365Auth(dg.ConfigurableResource):
         return self._settings
 
     def validate(self) -> None:
-        """Check the settings of the chosen scheme; raises O365AuthError naming the setting."""
-        self.settings()
+        """Check the settings of the chosen scheme (and load the certificate store); no network.
+
+        Raises O365AuthError naming the setting to fix.
+        """
+        settings = self.settings()
+        if settings.scheme == "AzureServicePrincipalCert":
+            load_credential(settings.cert or "", settings.cert_type, settings.cert_password, settings.cert_subject)
 
     def endpoints(self) -> GraphEndpoints:
         """Graph root (no /v1.0), login host and token scope."""

@@ -127,3 +127,8 @@ def test_from_dagster_env_tolerates_unset_optional_settings(monkeypatch: pytest.
     assert SECRET not in repr(auth)
     assert auth.oauth_jwt_cert is None
     assert auth.settings().client_secret == SECRET  # usable outside a run too
+
+
+def test_validate_loads_the_certificate_store() -> None:
+    env = {**BASE, "O365_AUTH_SCHEME": "AzureServicePrincipalCert", "O365_OAUTH_JWT_CERT": "bm90IGEgY2VydA=="}
+    assert _error(env).setting == "O365_OAUTH_JWT_CERT"
