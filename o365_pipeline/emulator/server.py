@@ -60,8 +60,10 @@ class _Handler(BaseHTTPRequestHandler):
             self.close_connection = True
             self.wfile.write(head + resp.body[: len(resp.body) // 2])
             return
-        self.wfile.write(head)
-        if resp.body:
+        if len(resp.body) < 65536:
+            self.wfile.write(head + resp.body)
+        else:
+            self.wfile.write(head)
             self.wfile.write(resp.body)
 
     do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = _dispatch
@@ -87,6 +89,7 @@ class _HttpsServer(ThreadingHTTPServer):
         # TLS handshake in the connection's own thread, so a slow client cannot block accept().
         try:
             request.settimeout(30)
+            request.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
             tls = self.ctx.wrap_socket(request, server_side=True)
             tls.settimeout(_Handler.timeout)
         except (OSError, ssl.SSLError):

@@ -1,0 +1,89 @@
+"""JSON batching: POST /v1.0/$batch (up to 20 requests, dependsOn, answers in any order)."""
+
+from __future__ import annotations
+
+import json
+import random
+from typing import TYPE_CHECKING, Any
+
+from ..odata import dumps
+from ..router import GRAPH_PREFIX, GraphError, Request, Response, parse_query
+
+if TYPE_CHECKING:
+    from ..core import Emulator
+
+MAX_REQUESTS = 20
+
+
+def register(emu: Emulator) -> None:
+    """Add the $batch route."""
+
+    @emu.router.graph("POST", r"/(?:\$|%24)batch", name="batch", kind="graph")
+    def batch(req: Request) -> Response:
+        try:
+            doc = json.loads(req.body or b"{}")
+        except ValueError as exc:
+            raise GraphError(400, "BadRequest", "Unable to deserialize the batch request body.") from exc
+        reqs = doc.get("requests") if isinstance(doc, dict) else None
+        if not isinstance(reqs, list) or not reqs:
+            raise GraphError(400, "BadRequest", "Batch request must contain a non-empty 'requests' array.")
+        if len(reqs) > MAX_REQUESTS:
+            raise GraphError(400, "BadRequest", f"Batch request cannot contain more than {MAX_REQUESTS} requests.")
+        ids = [str(r.get("id", "")) if isinstance(r, dict) else "" for r in reqs]
+        if any(not i for i in ids):
+            raise GraphError(400, "BadRequest", "Every request in a batch needs an 'id'.")
+        if len(set(ids)) != len(ids):
+            raise GraphError(400, "BadRequest", "Batch request contains duplicate request ids.")
+        for r in reqs:
+            for dep in r.get("dependsOn") or []:
+                if str(dep) not in ids or ids.index(str(dep)) >= ids.index(str(r["id"])):
+                    raise GraphError(400, "BadRequest", f"Request '{r['id']}' depends on an unknown or later id.")
+        status: dict[str, int] = {}
+        answers: list[dict[str, Any]] = []
+        for r in reqs:
+            rid = str(r["id"])
+            failed = [d for d in r.get("dependsOn") or [] if status.get(str(d), 500) >= 400]
+            if failed:
+                status[rid] = 424
+                answers.append(_answer(rid, 424, {}, _err("FailedDependency", "A dependent request failed.")))
+                continue
+            answer = _run_inner(emu, req, r)
+            status[rid] = answer["status"]
+            answers.append(answer)
+        random.Random(req.request_id).shuffle(answers)
+        return Response(200, dumps({"responses": answers}), content_type="application/json; charset=utf-8")
+
+
+def _err(code: str, message: str) -> dict[str, Any]:
+    return {"error": {"code": code, "message": message}}
+
+
+def _answer(rid: str, status: int, headers: dict[str, str], body: Any) -> dict[str, Any]:
+    out: dict[str, Any] = {"id": rid, "status": status, "headers": headers}
+    if body is not None:
+        out["body"] = body
+    return out
+
+
+def _run_inner(emu: Emulator, outer: Request, r: dict[str, Any]) -> dict[str, Any]:
+    rid = str(r["id"])
+    method = str(r.get("method", "")).upper()
+    url = str(r.get("url", ""))
+    if not method or not url or url.lower().startswith(("http:", "https:")):
+        return _answer(rid, 400, {}, _err("BadRequest", "Each batch request needs a method and a relative url."))
+    path, _, raw_q = ("/" + url.lstrip("/")).partition("?")
+    if path.startswith(GRAPH_PREFIX + "/"):
+        path = path[len(GRAPH_PREFIX) :]
+    headers = {k.lower(): str(v) for k, v in (r.get("headers") or {}).items()}
+    headers.setdefault("authorization", outer.header("authorization"))
+    body = r.get("body")
+    raw_body = b"" if body is None else (body.encode() if isinstance(body, str) else dumps(body))
+    inner = Request(method, GRAPH_PREFIX + path, parse_query(raw_q), headers, raw_body, raw_query=raw_q)
+    resp = emu.handle(inner)
+    hdrs = {k: v for k, v in resp.headers if k.lower() in ("retry-after", "location", "preference-applied")}
+    hdrs["Content-Type"] = resp.content_type.split(";")[0] if resp.body else "text/plain"
+    try:
+        parsed: Any = json.loads(resp.body) if resp.body else None
+    except ValueError:
+        parsed = resp.body.decode("utf-8", "replace")
+    return _answer(rid, resp.status, hdrs, parsed)

@@ -1,0 +1,180 @@
+"""Outlook: folders, message paging/delta, moves, attachments, calendarView delta, contacts, mailbox errors."""
+
+from __future__ import annotations
+
+from urllib.parse import quote
+
+import httpx
+
+from o365_pipeline.emulator import EmulatorServer
+
+from .conftest import all_pages, delta_round, graph_client, mutate, tls, truth
+
+WINDOW = "startDateTime=2000-01-01T00:00:00Z&endDateTime=2100-01-01T00:00:00Z"
+
+
+def _users(c: httpx.Client) -> list[dict]:
+    users, _ = all_pages(c, "/v1.0/users?$select=id,userPrincipalName,userType")
+    return users
+
+
+def _mailbox_users(c: httpx.Client) -> list[str]:
+    return [u["id"] for u in _users(c) if c.get(f"/v1.0/users/{u['id']}/mailFolders?$top=1").status_code == 200]
+
+
+def test_mailbox_errors(client: httpx.Client) -> None:
+    codes = {}
+    for u in _users(client):
+        r = client.get(f"/v1.0/users/{u['id']}/mailFolders")
+        if r.status_code != 200:
+            codes[u["userPrincipalName"]] = (r.status_code, r.json()["error"]["code"])
+    assert (403, "ErrorAccessDenied") in codes.values()
+    assert (404, "MailboxNotEnabledForRESTAPI") in codes.values()
+    assert any("#EXT#" in upn for upn in codes)
+
+
+def test_full_sync_of_every_outlook_entity_equals_truth(server: EmulatorServer, client: httpx.Client) -> None:
+    got: dict[str, set[str]] = {
+        k: set()
+        for k in (
+            "mail_folders",
+            "messages",
+            "message_attachments",
+            "calendars",
+            "events",
+            "event_attachments",
+            "contact_folders",
+            "contacts",
+        )
+    }
+    for uid in _mailbox_users(client):
+        u = f"/v1.0/users/{uid}"
+        folders, _ = delta_round(client, f"{u}/mailFolders/delta()")
+        got["mail_folders"] |= {f"{uid}/{f['id']}" for f in folders}
+        top, pages = all_pages(client, f"{u}/mailFolders")
+        assert pages == 2 and {f["id"] for f in top} < {f["id"] for f in folders}
+        for f in folders:
+            msgs, _ = delta_round(
+                client,
+                f"{u}/mailFolders/{quote(f['id'], safe='')}/messages/delta?$select=subject,hasAttachments",
+                headers={"Prefer": "odata.maxpagesize=5"},
+            )
+            for m in msgs:
+                assert set(m) <= {"@odata.etag", "@odata.type", "id", "subject", "hasAttachments"}
+                got["messages"].add(f"{uid}/{m['id']}")
+                if m["hasAttachments"]:
+                    atts, _ = all_pages(client, f"{u}/messages/{m['id']}/attachments")
+                    assert atts
+                    got["message_attachments"] |= {f"{uid}/{a['id']}" for a in atts}
+        cals, _ = all_pages(client, f"{u}/calendars")
+        got["calendars"] |= {f"{uid}/{c['id']}" for c in cals}
+        events, _ = delta_round(client, f"{u}/calendarView/delta?{WINDOW}")
+        assert {e["type"] for e in events} >= {"singleInstance", "occurrence", "exception"}
+        got["events"] |= {f"{uid}/{e['id']}" for e in events}
+        for e in events:
+            if e["hasAttachments"]:
+                atts, _ = all_pages(client, f"{u}/events/{e['id']}/attachments")
+                got["event_attachments"] |= {f"{uid}/{a['id']}" for a in atts}
+        cfs, _ = delta_round(client, f"{u}/contactFolders/delta")
+        got["contact_folders"] |= {f"{uid}/{f['id']}" for f in cfs}
+        default = client.get(f"{u}/contacts?$top=1").json()["value"][0]["parentFolderId"]
+        for fid in [default] + [f["id"] for f in cfs]:
+            cs, _ = delta_round(client, f"{u}/contactFolders/{fid}/contacts/delta")
+            got["contacts"] |= {f"{uid}/{c['id']}" for c in cs}
+    t = truth(server)
+    for name, ids in got.items():
+        assert len(ids) == t[name]["count"], name
+        import hashlib
+
+        assert hashlib.sha256("\n".join(sorted(ids)).encode()).hexdigest() == t[name]["ids_sha256"], name
+
+
+def test_message_list_paging_and_limits(client: httpx.Client) -> None:
+    uid = max(
+        _mailbox_users(client),
+        key=lambda u: client.get(f"/v1.0/users/{u}/mailFolders/inbox").json()["totalItemCount"],
+    )
+    first = client.get(f"/v1.0/users/{uid}/mailFolders/inbox/messages")
+    assert len(first.json()["value"]) == 10 and "$skip=10" in first.json()["@odata.nextLink"]
+    items, _ = all_pages(client, f"/v1.0/users/{uid}/mailFolders/inbox/messages?$top=3&$select=subject")
+    assert len(items) == client.get(f"/v1.0/users/{uid}/mailFolders/inbox").json()["totalItemCount"]
+    assert client.get(f"/v1.0/users/{uid}/mailFolders/inbox/messages?$top=1000").status_code == 200
+    assert client.get(f"/v1.0/users/{uid}/mailFolders/inbox/messages?$top=1001").status_code == 400
+    r = client.get(f"/v1.0/users/{uid}/calendarView/delta")
+    assert r.status_code == 400
+    assert client.get(f"/v1.0/users/{uid}/calendarView/delta?{WINDOW}&$select=subject").status_code == 400
+
+
+def test_message_delta_mutations_and_moves(fresh: EmulatorServer) -> None:
+    with graph_client(fresh) as c:
+        uids = _mailbox_users(c)
+        links: dict[tuple[str, str], str] = {}
+        for uid in uids:
+            folders, _ = delta_round(c, f"/v1.0/users/{uid}/mailFolders/delta")
+            for f in folders:
+                _, links[(uid, f["id"])] = delta_round(
+                    c,
+                    f"/v1.0/users/{uid}/mailFolders/{quote(f['id'], safe='')}/messages/delta?$select=subject",
+                    headers={"Prefer": "odata.maxpagesize=50"},
+                )
+        for key, link in list(links.items()):
+            items, links[key] = delta_round(c, link)
+            assert items == []
+        res = mutate(
+            fresh,
+            [
+                {"entity": "messages", "op": "create", "count": 2},
+                {"entity": "messages", "op": "update", "count": 2},
+                {"entity": "messages", "op": "delete", "count": 2},
+                {"entity": "messages", "op": "move", "count": 1},
+            ],
+            seed=7,
+        )
+        expected = {i for ch in res["changes"] for i in ch["ids"]}
+        seen: set[str] = set()
+        removed: set[str] = set()
+        for (uid, _fid), link in links.items():
+            items, _ = delta_round(c, link)
+            for m in items:
+                seen.add(f"{uid}/{m['id']}")
+                if "@removed" in m:
+                    assert m["@removed"]["reason"] == "deleted"
+                    removed.add(f"{uid}/{m['id']}")
+        assert seen == expected
+        move = next(ch for ch in res["changes"] if ch["op"] == "move")
+        new_id, old_id = move["ids"]
+        assert old_id in removed and new_id in seen - removed
+
+
+def test_expired_outlook_delta_token_gives_410(fresh: EmulatorServer) -> None:
+    with graph_client(fresh) as c:
+        uid = _mailbox_users(c)[0]
+        _, link = delta_round(c, f"/v1.0/users/{uid}/mailFolders/inbox/messages/delta")
+        httpx.post(f"{fresh.base_url}/_emulator/faults", json={"expire_delta": 1.0}, verify=tls(fresh))
+        r = c.get(link)
+        assert r.status_code == 410 and r.json()["error"]["code"] == "SyncStateNotFound"
+
+
+def test_event_and_contact_mutations_reach_delta(fresh: EmulatorServer) -> None:
+    with graph_client(fresh) as c:
+        uids = _mailbox_users(c)
+        ev_links = {uid: delta_round(c, f"/v1.0/users/{uid}/calendarView/delta?{WINDOW}")[1] for uid in uids}
+        res = mutate(
+            fresh,
+            [
+                {"entity": "events", "op": "create", "count": 1},
+                {"entity": "events", "op": "delete", "count": 1},
+                {"entity": "events", "op": "update", "count": 1},
+            ],
+            seed=3,
+        )
+        expected = {i for ch in res["changes"] for i in ch["ids"]}
+        seen = set()
+        for uid, link in ev_links.items():
+            items, _ = delta_round(c, link)
+            seen |= {f"{uid}/{e['id']}" for e in items}
+        assert seen == expected
+        t = truth(fresh)
+        before = t["contacts"]["count"]
+        mutate(fresh, [{"entity": "contacts", "op": "create", "count": 3}])
+        assert truth(fresh)["contacts"]["count"] == before + 3
