@@ -1,0 +1,52 @@
+"""JSON batching: limits, duplicate ids, dependsOn/424, per-request status and headers."""
+
+from __future__ import annotations
+
+import httpx
+
+from o365_pipeline.emulator import EmulatorServer
+
+from .conftest import tls
+
+
+def _batch(c: httpx.Client, reqs: list[dict]) -> httpx.Response:
+    return c.post("/v1.0/$batch", json={"requests": reqs})
+
+
+def test_batch_answers_each_request(client: httpx.Client) -> None:
+    r = _batch(
+        client,
+        [
+            {"id": "1", "method": "GET", "url": "/users?$top=2&$select=id"},
+            {"id": "2", "method": "GET", "url": "organization"},
+            {"id": "3", "method": "GET", "url": "/users?$top=1000"},
+            {"id": "4", "method": "GET", "url": "/users?$top=1", "dependsOn": ["3"]},
+            {"id": "5", "method": "GET", "url": "/users/delta", "dependsOn": ["1"]},
+        ],
+    )
+    assert r.status_code == 200
+    by_id = {a["id"]: a for a in r.json()["responses"]}
+    assert by_id["1"]["status"] == 200 and len(by_id["1"]["body"]["value"]) == 2
+    assert by_id["2"]["body"]["value"][0]["id"]
+    assert by_id["3"]["status"] == 400 and by_id["3"]["body"]["error"]["code"] == "Request_UnsupportedQuery"
+    assert by_id["4"]["status"] == 424
+    assert by_id["5"]["status"] == 200
+    assert all("headers" in a for a in by_id.values())
+
+
+def test_batch_limits(client: httpx.Client) -> None:
+    too_many = [{"id": str(i), "method": "GET", "url": "/organization"} for i in range(21)]
+    assert _batch(client, too_many).status_code == 400
+    assert _batch(client, too_many[:20]).status_code == 200
+    dup = [{"id": "1", "method": "GET", "url": "/organization"}] * 2
+    r = _batch(client, dup)
+    assert r.status_code == 400 and r.json()["error"]["code"] == "BadRequest"
+
+
+def test_batch_needs_token(server: EmulatorServer) -> None:
+    r = httpx.post(
+        f"{server.base_url}/v1.0/$batch",
+        json={"requests": [{"id": "1", "method": "GET", "url": "/organization"}]},
+        verify=tls(server),
+    )
+    assert r.status_code == 401
