@@ -41,7 +41,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
 from cryptography.x509.oid import NameOID
 
-from .router import SEG, RawError, Request, Response, Router
+from .router import SEG, GraphError, RawError, Request, Response, Router
 
 if TYPE_CHECKING:
     from .core import Emulator
@@ -79,7 +79,8 @@ class AppRegistration:
     """One app registration: client id, secrets, certificates (PEM), granted application roles.
 
     `public`: allows public client flows (device code). `consented`: admin consent granted (else 65001).
-    `trusted_subjects`: certificate subjects (RFC 4514) accepted via `x5c` (subject-name/issuer auth).
+    `trusted_subjects`: certificate subjects (RFC 4514) accepted via `x5c` (subject-name/issuer auth);
+    `trusted_issuers`: CA certificates (PEM) one of which must have signed such a certificate (none: any).
     """
 
     client_id: str
@@ -90,6 +91,7 @@ class AppRegistration:
     public: bool = False
     consented: bool = True
     trusted_subjects: list[str] = field(default_factory=list)
+    trusted_issuers: list[bytes] = field(default_factory=list)
 
 
 @dataclass
@@ -123,6 +125,25 @@ def _b64url_decode(text: str) -> bytes:
 
 def _det_uuid(*parts: object) -> str:
     return str(uuid.UUID(hashlib.sha256(":".join(map(str, parts)).encode()).hexdigest()[:32]))
+
+
+def _issued_by(leaf: x509.Certificate, ca_pem: bytes) -> bool:
+    """True when the CA certificate `ca_pem` signed `leaf`."""
+    try:
+        leaf.verify_directly_issued_by(x509.load_pem_x509_certificate(ca_pem))
+    except (ValueError, TypeError, InvalidSignature):
+        return False
+    return True
+
+
+def _admin_body(req: Request) -> dict[str, Any]:
+    try:
+        body = json.loads(req.body or b"{}")
+    except ValueError:
+        raise GraphError(400, "BadRequest", "body is not JSON") from None
+    if not isinstance(body, dict):
+        raise GraphError(400, "BadRequest", "body must be a JSON object")
+    return body
 
 
 def _json(doc: dict[str, Any], status: int = 200) -> Response:
@@ -168,6 +189,7 @@ class IdentityProvider:
         consented: bool = True,
         public: bool = False,
         trusted_subjects: list[str] | None = None,
+        trusted_issuers: list[bytes] | None = None,
     ) -> AppRegistration:
         """Add an app registration (random client id) and return it."""
         app = AppRegistration(
@@ -178,6 +200,7 @@ class IdentityProvider:
             consented=consented,
             public=public,
             trusted_subjects=list(trusted_subjects or []),
+            trusted_issuers=list(trusted_issuers or []),
         )
         with self._lock:
             self.apps[app.client_id] = app
@@ -329,6 +352,8 @@ class IdentityProvider:
             return None
         now = dt.datetime.now(dt.UTC)
         if not leaf.not_valid_before_utc <= now <= leaf.not_valid_after_utc:
+            return None
+        if app.trusted_issuers and not any(_issued_by(leaf, pem) for pem in app.trusted_issuers):
             return None
         return leaf
 
@@ -619,7 +644,7 @@ class IdentityProvider:
             return Response(200, text.encode(), content_type="text/plain; charset=utf-8")
 
         def devicelogin_admin(req: Request) -> Response:
-            body = json.loads(req.body or b"{}")
+            body = _admin_body(req)
             action = str(body.get("action", "approve"))
             with self._lock:
                 flows = [f for f in self._device.values() if f.user_code == str(body.get("user_code", "")).upper()]
@@ -654,7 +679,7 @@ class IdentityProvider:
             )
 
         def identity_admin(req: Request) -> Response:
-            body = json.loads(req.body or b"{}")
+            body = _admin_body(req)
             if "token_lifetime" in body:
                 self.token_lifetime = int(body["token_lifetime"])
             if "device_auto_approve" in body:
@@ -664,7 +689,7 @@ class IdentityProvider:
             )
 
         def apps_admin(req: Request) -> Response:
-            body = json.loads(req.body or b"{}")
+            body = _admin_body(req)
             secret = str(body.get("secret") or "emu~" + secrets.token_urlsafe(24))
             app = self.register_app(
                 str(body.get("display_name", "test app")),

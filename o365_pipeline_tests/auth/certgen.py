@@ -47,20 +47,27 @@ def _key(slot: int) -> rsa.RSAPrivateKey:
     return rsa.generate_private_key(public_exponent=65537, key_size=2048)
 
 
-def make_cert(cn: str, org: str = "Contoso", slot: int = 0, days: int = 30, start_days: int = -1) -> GeneratedCert:
-    """A self-signed cert valid from now+start_days to now+days (negative days = already expired)."""
+def make_cert(
+    cn: str,
+    org: str = "Contoso",
+    slot: int = 0,
+    days: int = 30,
+    start_days: int = -1,
+    issuer: GeneratedCert | None = None,
+) -> GeneratedCert:
+    """A cert valid from now+start_days to now+days (negative days = expired); self-signed unless `issuer`."""
     key = _key(slot)
     name = x509.Name([x509.NameAttribute(NameOID.ORGANIZATION_NAME, org), x509.NameAttribute(NameOID.COMMON_NAME, cn)])
     now = dt.datetime.now(dt.UTC)
     cert = (
         x509.CertificateBuilder()
         .subject_name(name)
-        .issuer_name(name)
+        .issuer_name(issuer.cert.subject if issuer else name)
         .public_key(key.public_key())
         .serial_number(x509.random_serial_number())
         .not_valid_before(now + dt.timedelta(days=start_days))
         .not_valid_after(now + dt.timedelta(days=days))
-        .sign(key, hashes.SHA256())
+        .sign(issuer.key if issuer else key, hashes.SHA256())
     )
     return GeneratedCert(key=key, cert=cert)
 

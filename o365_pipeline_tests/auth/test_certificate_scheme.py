@@ -98,6 +98,20 @@ def test_subject_name_issuer_auth_via_x5c(cert_server: EmulatorServer) -> None:
         O365Auth.from_env({**env, "O365_OAUTH_JWT_CERT": other.pem()}).get_token()
 
 
+def test_subject_name_issuer_auth_checks_the_issuer(cert_server: EmulatorServer) -> None:
+    ca = make_cert("Contoso Issuing CA", slot=9)
+    issued = make_cert("issued-app", slot=10, issuer=ca)
+    subject = issued.cert.subject.rfc4514_string()
+    app = cert_server.identity.register_app(
+        "sni-ca", trusted_subjects=[subject], trusted_issuers=[ca.cert_pem().encode()]
+    )
+    env = {**cert_server.env(), "O365_OAUTH_CLIENT_ID": app.client_id, "O365_OAUTH_JWT_CERT_TYPE": "PEMKEY_BLOB"}
+    assert O365Auth.from_env({**env, "O365_OAUTH_JWT_CERT": issued.pem()}).get_token()
+    self_signed = make_cert("issued-app", slot=10)  # same subject and key, but not issued by the CA
+    with pytest.raises(O365AuthError, match="AADSTS700027"):
+        O365Auth.from_env({**env, "O365_OAUTH_JWT_CERT": self_signed.pem()}).get_token()
+
+
 def _msal_app(server: EmulatorServer, env: dict[str, str], credential: dict[str, Any]) -> msal.ClientApplication:
     return msal.ConfidentialClientApplication(
         env["O365_OAUTH_CLIENT_ID"],
