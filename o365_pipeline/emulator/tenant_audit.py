@@ -67,7 +67,7 @@ class EventLog:
         self.base_count = base_count
         self._step = max(1, RETENTION_TICKS // max(1, base_count))
         self._created: list[_Created] = []
-        self._users: list[UserRef] | None = None
+        self._users: tuple[int, list[UserRef]] = (-1, [])
         self._lock = threading.Lock()
 
     @property
@@ -80,9 +80,10 @@ class EventLog:
         return EPOCH_TICKS - index * self._step - jitter - 1
 
     def _user_list(self) -> list[UserRef]:
-        if self._users is None:
-            self._users = list(self.directory.users())
-        return self._users
+        version = self.directory.users_version()
+        if self._users[0] != version:
+            self._users = (version, list(self.directory.users()))
+        return self._users[1]
 
     def count(self) -> int:
         """How many events the log holds."""

@@ -34,6 +34,13 @@ class BookingWorkloads:
         self.directory = directory
         self.seed = directory.seed
         self.count = businesses
+        self._licensed: tuple[int, list[UserRef]] = (-1, [])
+
+    def _users(self) -> list[UserRef]:
+        version = self.directory.users_version()
+        if self._licensed[0] != version:
+            self._licensed = (version, [u for u in self.directory.users() if u.licensed])
+        return self._licensed[1]
 
     def business_id(self, index: int) -> str:
         """A business id: its SMTP address (``LunchDelivery3@contoso.onmicrosoft.com``)."""
@@ -104,7 +111,7 @@ class BookingWorkloads:
     def staff_members(self, index: int) -> list[JsonDict]:
         """Staff members: some are tenant users, some external."""
         rng = self._rng(index, "staff")
-        users: list[UserRef] = [u for u in self.directory.users() if u.licensed]
+        users = self._users()
         out = []
         for n in range(rng.randint(2, 8)):
             user = rng.choice(users) if users and rng.random() < 0.7 else None

@@ -51,9 +51,13 @@ class GroupWorkloads:
         self.seed = directory.seed
         self._plan_index: dict[str, tuple[str, int]] = {}
         self._lock = threading.Lock()
+        self._licensed: tuple[int, list[UserRef]] = (-1, [])
 
     def _users(self) -> list[UserRef]:
-        return [u for u in self.directory.users() if u.licensed]
+        version = self.directory.users_version()
+        if self._licensed[0] != version:
+            self._licensed = (version, [u for u in self.directory.users() if u.licensed])
+        return self._licensed[1]
 
     # -- Planner ---------------------------------------------------------------------------
     def plan_id(self, group_id: str, index: int) -> str:

@@ -49,6 +49,10 @@ class Directory(Protocol):
         """Every current user."""
         ...
 
+    def users_version(self) -> int:
+        """A number that changes whenever the set of users changes (lets callers cache user lists)."""
+        ...
+
     def user(self, key: str) -> UserRef | None:
         """A user by id or user principal name (case-insensitive), or None."""
         ...
@@ -85,6 +89,10 @@ class StaticDirectory:
     def users(self) -> Iterable[UserRef]:
         """Every user, in a stable order."""
         return iter(self._users)
+
+    def users_version(self) -> int:
+        """Always 0: the lists never change."""
+        return 0
 
     def user(self, key: str) -> UserRef | None:
         """A user by id or UPN."""

@@ -53,6 +53,10 @@ class CoreDirectoryView:
         """Every live user."""
         return (self._user_ref(u) for u in list(self._core.users.items.values()))
 
+    def users_version(self) -> int:
+        """The core users collection's change sequence."""
+        return int(self._core.users.version)
+
     def user(self, key: str) -> UserRef | None:
         """A live user by id or UPN."""
         user = self._core.find_user(key)
