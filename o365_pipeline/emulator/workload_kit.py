@@ -144,13 +144,16 @@ def parse_time_filter(raw: str | None, prop: str) -> TimeRange:
     high: int | None = None
     for clause in re.split(r"\s+and\s+", raw.strip(), flags=re.IGNORECASE):
         match = _CLAUSE.match(clause)
-        if not match or match.group(1).lower() != prop.lower():
+        try:
+            if not match or match.group(1).lower() != prop.lower():
+                raise ValueError(clause)
+            value = parse_datetime_ticks(match.group(3))
+        except ValueError:
             raise ValueError(
                 f"Invalid filter clause '{clause.strip()}': this emulator supports "
                 f"'{prop} ge|gt|le|lt|eq <DateTimeOffset>' joined by 'and'."
-            )
+            ) from None
         op = match.group(2).lower()
-        value = parse_datetime_ticks(match.group(3))
         if op in ("ge", "gt", "eq"):
             bound = value + (1 if op == "gt" else 0)
             low = bound if low is None else max(low, bound)
