@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import os
 import ssl
 import threading
@@ -9,6 +10,7 @@ import time
 from collections.abc import Mapping
 from typing import Any
 
+import certifi
 import dagster as dg
 from pydantic import Field, PrivateAttr
 
@@ -17,6 +19,8 @@ from .errors import O365AuthError
 from .schemes import AccessToken, InteractiveScheme, Scheme, build_scheme
 from .settings import ENV_NAMES, AuthSettings, GraphEndpoints, validate_settings
 from .transport import PinnedTrustSession
+
+logger = logging.getLogger(__name__)
 
 # A cached token is reused until this many seconds before it expires (msal also uses 5 minutes).
 REFRESH_MARGIN_SECONDS = 300.0
@@ -91,9 +95,11 @@ class O365Auth(dg.ConfigurableResource):
         return self.settings().ca_bundle or True
 
     def ssl_context(self) -> ssl.SSLContext:
-        """An SSLContext trusting O365_CA_BUNDLE (or the default store): httpx 0.28's preferred `verify=`."""
-        bundle = self.settings().ca_bundle
-        return ssl.create_default_context(cafile=bundle) if bundle else ssl.create_default_context()
+        """An SSLContext trusting O365_CA_BUNDLE, else certifi's roots (what `verify=True` means to httpx).
+
+        httpx 0.28 deprecates `verify=<path>`: prefer this to `tls_verify()` for httpx clients.
+        """
+        return ssl.create_default_context(cafile=self.settings().ca_bundle or certifi.where())
 
     def _scheme_object(self) -> Scheme:
         if self._scheme is None:
@@ -121,4 +127,10 @@ class O365Auth(dg.ConfigurableResource):
                 return cached.token
             token = self._scheme_object().acquire(force_refresh=force_refresh)
             self._token = token
+            logger.info(
+                "token acquired with %s%s, valid %d s",
+                self.settings().scheme,
+                " (forced refresh)" if force_refresh else "",
+                int(token.expires_on - time.time()),
+            )
             return token.token
