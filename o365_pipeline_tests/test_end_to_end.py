@@ -18,6 +18,7 @@ from o365_pipeline.auth import O365Auth
 from o365_pipeline.defs.ingestion import o365_raw_tables
 from o365_pipeline.defs.modeling import o365_dbt_models
 from o365_pipeline.emulator import EmulatorServer
+from o365_pipeline.graph.entities import ENTITIES
 from o365_pipeline.project import DBT_EXECUTABLE, dbt_project
 from o365_pipeline_tests.conftest import ids_digest, truth, use_emulator
 
@@ -44,6 +45,8 @@ def raw_ids(table: str) -> list[str]:
 
 def assert_equals_truth(emulator: EmulatorServer) -> None:
     for table, expected in truth(emulator).items():
+        if table not in ENTITIES:
+            continue
         ids = raw_ids(table)
         assert len(ids) == len(set(ids)), f"{table}: duplicate keys"
         assert len(ids) == expected["count"], table

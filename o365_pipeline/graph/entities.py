@@ -26,6 +26,8 @@ class Entity:
         select: properties for ``$select`` (empty: Graph's default set).
         columns: scalar properties with their types, declared up front so the raw table always has them
             (dlt creates no column for a property that is null on every row).
+        item_path: path of one item (``{id}`` filled in): directory delta reports an update with only the
+            changed properties, so such items are read again in full through ``$batch``.
         page_size: ``$top`` (or ``Prefer: odata.maxpagesize``) to ask for: the largest Graph allows.
         permission: least-privilege application permission that reads it.
         probe: a cheap path ``test-connection`` calls to prove access.
@@ -41,6 +43,7 @@ class Entity:
     description: str
     select: tuple[str, ...] = ()
     columns: Mapping[str, DataType] = field(default_factory=dict)
+    item_path: str | None = None
     page_size: int | None = None
 
 
@@ -55,7 +58,6 @@ USER_COLUMNS: dict[str, DataType] = {
     "department": "text",
     "officeLocation": "text",
     "companyName": "text",
-    "country": "text",
     "usageLocation": "text",
     "mobilePhone": "text",
     "accountEnabled": "bool",
@@ -76,6 +78,7 @@ ENTITIES: dict[str, Entity] = {
             description="Every user of the tenant (members and guests), from users/delta.",
             columns=USER_COLUMNS,
             select=(*USER_COLUMNS, "businessPhones", "assignedLicenses"),
+            item_path="users/{id}",
             page_size=999,
         ),
     )

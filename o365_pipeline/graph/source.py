@@ -78,6 +78,22 @@ def _row(item: dict[str, Any], run: SyncRun) -> dict[str, Any]:
     return row
 
 
+def _complete(entity: Entity, client: GraphClient, items: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Replace partial update entries (selected properties missing) with the full item, read via ``$batch``."""
+    if not entity.item_path or not entity.select:
+        return items
+    select = ",".join(entity.select)
+    partial = {
+        item["id"]: entity.item_path.format(id=item["id"]) + f"?$select={select}"
+        for item in items
+        if "@removed" not in item and not all(name in item for name in entity.select)
+    }
+    if not partial:
+        return items
+    full = client.batch_get(list(partial.values()))
+    return [full.get(partial[item["id"]], item) if item["id"] in partial else item for item in items]
+
+
 def _delta_rows(entity: Entity, run: SyncRun) -> Iterator[list[dict[str, Any]]]:
     """Yield one list of rows per delta page; store the new deltaLink in state when the round ends."""
     client = run.require_client()
@@ -94,7 +110,7 @@ def _delta_rows(entity: Entity, run: SyncRun) -> Iterator[list[dict[str, Any]]]:
         if entity.page_size:
             params["$top"] = str(entity.page_size)
     for page in client.iter_delta(delta_link or entity.path, params=params):
-        rows = [_row(item, run) for item in page.items]
+        rows = [_row(item, run) for item in _complete(entity, client, page.items)]
         stats.pages += 1
         stats.rows += len(rows)
         stats.deleted += sum(1 for row in rows if row[DELETED_COLUMN])

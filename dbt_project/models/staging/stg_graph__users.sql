@@ -22,7 +22,6 @@ renamed as (
         department,
         office_location,
         company_name,
-        country,
         usage_location,
         mobile_phone,
 
