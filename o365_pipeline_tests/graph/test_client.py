@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import pytest
 
+from o365_pipeline.auth import O365Auth
 from o365_pipeline.emulator import EmulatorServer
 from o365_pipeline.graph.client import GraphClient
 from o365_pipeline.graph.errors import GraphError
 from o365_pipeline.sync import make_client
-from o365_pipeline.auth import O365Auth
 from o365_pipeline_tests.conftest import ids_digest, truth
 
 
