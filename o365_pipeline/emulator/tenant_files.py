@@ -16,7 +16,9 @@ import base64
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, replace
+from urllib.parse import quote
 
+from .odata import SeqClock
 from .workload_directory import Directory, UserRef
 from .workload_kit import (
     EPOCH_TICKS,
@@ -107,12 +109,14 @@ def item_id_for(seed: int, user_id: str, key: object) -> str:
 class DriveStore:
     """Every user's drive: generated base items, the change log, delta rounds and truth ids."""
 
-    def __init__(self, directory: Directory, items_per_drive: tuple[int, int] = (8, 30)) -> None:
+    def __init__(
+        self, directory: Directory, items_per_drive: tuple[int, int] = (8, 30), clock: SeqClock | None = None
+    ) -> None:
         self.directory = directory
         self.seed = directory.seed
         self.items_per_drive = items_per_drive
         self._lock = threading.RLock()
-        self._seq = 0
+        self._clock = clock if clock is not None else SeqClock()
         self._generation = 0
         self._logs: dict[str, _DriveLog] = {}
         self._drive_owner: dict[str, str] = {}
@@ -121,8 +125,8 @@ class DriveStore:
     # -- identity --------------------------------------------------------------------------
     @property
     def seq(self) -> int:
-        """The sequence number of the latest change (0 before any mutation)."""
-        return self._seq
+        """The sequence number of the latest change (the emulator's process-wide change clock)."""
+        return self._clock.now
 
     @property
     def generation(self) -> int:
@@ -341,7 +345,7 @@ class DriveStore:
             "id": rec.id,
             "lastModifiedDateTime": fmt_ticks(rec.modified, 0),
             "name": rec.name,
-            "webUrl": f"{self._site_url(user)}/Documents" + ("" if rec.parent_id is None else f"/{rec.name}"),
+            "webUrl": f"{self._site_url(user)}/Documents" + "".join(f"/{quote(n)}" for n in self._path(user.id, rec)),
             "size": rec.size if not rec.folder else self._folder_size(user.id, rec),
             "createdBy": {"user": self._identity(user)},
             "lastModifiedBy": {"user": self._identity(modifier)},
@@ -364,6 +368,15 @@ class DriveStore:
         if rec.shared is not None:
             out["shared"] = {"owner": {"user": self._identity(user)}, "scope": rec.shared}
         return out
+
+    def _path(self, user_id: str, rec: DriveItemRec) -> list[str]:
+        """Names from below the root down to ``rec`` (empty for the root)."""
+        names: list[str] = []
+        current: DriveItemRec | None = rec
+        while current is not None and current.parent_id is not None:
+            names.append(current.name)
+            current = self._record(user_id, current.parent_id)
+        return list(reversed(names))
 
     def _quick_xor(self, rec: DriveItemRec) -> str:
         return base64.b64encode(digest_bytes(20, self.seed, "qxh", rec.id, rec.version, rec.size)).decode()
@@ -392,7 +405,7 @@ class DriveStore:
             users = [u for u in self.directory.users() if u.licensed]
             if not users:
                 return []
-            rng = rng_for(self.seed, "drive-mutate", seed, op, self._seq)
+            rng = rng_for(self.seed, "drive-mutate", seed, op, self._clock.now)
             done: list[str] = []
             attempts = 0
             while len(done) < count and attempts < count * 20:
@@ -400,17 +413,18 @@ class DriveStore:
                 user = rng.choice(users)
                 current = self.current_items(user.id)
                 files = [r for r in current if not r.folder]
-                folders = [r for r in current if r.folder]
-                self._seq += 1
-                when = EPOCH_TICKS + DAY + self._seq * 37 * TICKS_PER_SECOND
+                if op != "create" and not files:
+                    continue
+                seq = self._clock.tick()
+                when = EPOCH_TICKS + DAY + seq * 37 * TICKS_PER_SECOND
                 log = self._log(user.id)
                 if op == "create":
                     ext, mime = rng.choice(FILE_KINDS)
-                    new_id = item_id_for(self.seed, user.id, f"new-{self._seq}")
+                    new_id = item_id_for(self.seed, user.id, f"new-{seq}")
                     rec = DriveItemRec(
                         new_id,
-                        rng.choice(folders).id,
-                        f"{rng.choice(FILE_STEMS)} new {self._seq}.{ext}",
+                        rng.choice([r for r in current if r.folder]).id,
+                        f"{rng.choice(FILE_STEMS)} new {seq}.{ext}",
                         False,
                         rng.randint(200, 2_000_000),
                         mime,
@@ -419,12 +433,9 @@ class DriveStore:
                         1,
                         "anonymous" if rng.random() < 0.05 else None,
                         user.id,
-                        10**9 + self._seq,
+                        10**9 + seq,
                     )
-                    log.created_seq[new_id] = self._seq
-                elif not files:
-                    self._seq -= 1
-                    continue
+                    log.created_seq[new_id] = seq
                 elif op == "update":
                     old = rng.choice(files)
                     rec = replace(old, version=old.version + 1, size=old.size + rng.randint(1, 9000), modified=when)
@@ -432,10 +443,10 @@ class DriveStore:
                     old = rng.choice(files)
                     log.tombstones[old.id] = old
                     log.overlay[old.id] = None
-                    log.last_seq[old.id] = self._seq
+                    log.last_seq[old.id] = seq
                     done.append(f"{user.id}/{old.id}")
                     continue
                 log.overlay[rec.id] = rec
-                log.last_seq[rec.id] = self._seq
+                log.last_seq[rec.id] = seq
                 done.append(f"{user.id}/{rec.id}")
             return done

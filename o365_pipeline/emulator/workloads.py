@@ -80,7 +80,7 @@ class Workloads:
         items, signins, audits, per_business = _SIZES.get(emu.scale.name, _SIZES["small"])
         n_users = max(1, emu.directory.user_count)
         self.directory = view
-        self.drives = DriveStore(view, items_per_drive=items)
+        self.drives = DriveStore(view, items_per_drive=items, clock=emu.clock)
         self.groups = GroupWorkloads(view)
         self.bookings = BookingWorkloads(view, businesses=max(2, n_users // per_business))
         self.sign_ins = EventLog(view, "signIns", n_users * signins)

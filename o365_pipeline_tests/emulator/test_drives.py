@@ -57,6 +57,8 @@ def test_full_rounds_match_truth(server: EmulatorServer, client: httpx.Client) -
     assert all(i["parentReference"]["driveId"].startswith("b!") and i["parentReference"]["id"] for i in files)
     assert any(i.get("shared", {}).get("scope") == "anonymous" for i in files)
     assert all(isinstance(i["folder"]["childCount"], int) for i in state.values() if "folder" in i)
+    nested = [i for i in files if i["parentReference"]["id"] not in {r["id"] for r in roots}]
+    assert nested and all(i["webUrl"].count("/") > 6 for i in nested)
 
 
 def test_drive_resource_and_unlicensed_user(client: httpx.Client) -> None:
@@ -127,9 +129,13 @@ def test_token_latest_and_resync(fresh: EmulatorServer) -> None:
         assert body["value"] == [] and "@odata.nextLink" not in body
         latest = body["@odata.deltaLink"]
         assert delta_round(client, latest)[0] == []
-        mutate(fresh, [{"entity": "drive_items", "op": "update", "count": 40}])
+        updated = mutate(fresh, [{"entity": "drive_items", "op": "update", "count": 40}])["changes"][0]["ids"]
+        mine = {i.split("/")[1] for i in updated if i.startswith(user["id"] + "/")}
         changed, _ = delta_round(client, latest)
-        assert changed and all("deleted" not in i for i in changed)
+        assert mine and mine <= {i["id"] for i in changed}
+        assert all("deleted" not in i for i in changed) and any("folder" in i for i in changed)
+        only, _ = delta_round(client, latest, headers={"deltaExcludeParent": "true"})
+        assert {i["id"] for i in only} == mine and all("file" in i for i in only)
         for bad in (f"{url}?token=garbage", f"{url}(token='garbage')"):
             r = client.get(bad)
             assert r.status_code == 410
