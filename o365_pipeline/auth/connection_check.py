@@ -48,6 +48,15 @@ class _Graph:
         return response
 
 
+def _values(response: httpx.Response) -> list[Any]:
+    try:
+        body: Any = response.json()
+    except ValueError:
+        return []
+    values = body.get("value") if isinstance(body, dict) else None
+    return values if isinstance(values, list) else []
+
+
 def _verdict(response: httpx.Response, probe: Probe) -> str:
     code = _error_code(response)
     if response.is_success:
@@ -76,7 +85,7 @@ def run_connection_check(auth: O365Auth, probes: Sequence[Probe], out: Callable[
             if first.status_code == 401:
                 out(f"failed: Graph rejected the token (HTTP 401 {_error_code(first)})".rstrip())
                 return 1
-            users = first.json().get("value", []) if first.is_success else []
+            users = _values(first) if first.is_success else []
             user_id = str(users[0]["id"]) if users else None
             readable = 0
             for probe in probes:

@@ -199,6 +199,8 @@ class TokenCacheFile:
         self.cache = msal.SerializableTokenCache()
         if path.exists():
             try:
+                if path.stat().st_mode & 0o077:  # readable by others: tighten before reading secrets from it
+                    os.chmod(path, 0o600)
                 self.cache.deserialize(path.read_text())
             except (OSError, ValueError) as exc:
                 raise O365AuthError(

@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import socket
+from pathlib import Path
 
 from o365_pipeline.auth import O365Auth
 from o365_pipeline.auth.connection_check import Probe, run_connection_check
 from o365_pipeline.emulator import EmulatorServer
+
+from .conftest import token_requests
 
 
 def test_probe_lines_and_success(sp_server: EmulatorServer) -> None:
@@ -58,3 +61,17 @@ def test_graph_unreachable(sp_server: EmulatorServer) -> None:
     lines: list[str] = []
     assert run_connection_check(O365Auth.from_env(env), [], out=lines.append) == 1
     assert "did not answer" in lines[-1] and "O365_GRAPH_URL" in lines[-1]
+
+
+def test_graph_rejecting_the_token_after_a_forced_refresh(
+    sp_server: EmulatorServer, fresh_server: EmulatorServer, tmp_path: Path
+) -> None:
+    # tokens from one emulator's identity endpoints are not valid at another's Graph
+    bundle = tmp_path / "both-cas.pem"
+    bundle.write_bytes(sp_server.ca_path.read_bytes() + fresh_server.ca_path.read_bytes())
+    env = {**sp_server.env(), "O365_GRAPH_URL": fresh_server.base_url, "O365_CA_BUNDLE": str(bundle)}
+    before = token_requests(sp_server)
+    lines: list[str] = []
+    assert run_connection_check(O365Auth.from_env(env), [], out=lines.append) == 1
+    assert lines[-1] == "failed: Graph rejected the token (HTTP 401 InvalidAuthenticationToken)"
+    assert token_requests(sp_server) - before == 2  # the 401 forced exactly one refresh
