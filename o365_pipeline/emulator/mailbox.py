@@ -26,7 +26,7 @@ from .tenant import READABLE, Directory
 K_MESSAGE, K_EVENT, K_CONTACT, K_FOLDER, K_CFOLDER, K_CAL = 1, 2, 3, 4, 5, 6
 SINGLE = 0xFFFF
 
-MESSAGE_SHAPE = Shape("#microsoft.graph.message", None, OUTLOOK)
+MESSAGE_SHAPE = Shape("#microsoft.graph.message", None, OUTLOOK, plain=True)
 FOLDER_SHAPE = Shape("#microsoft.graph.mailFolder", None, OUTLOOK)
 EVENT_SHAPE = Shape("#microsoft.graph.event", None, OUTLOOK)
 CALENDAR_SHAPE = Shape("#microsoft.graph.calendar", None, OUTLOOK)
@@ -248,52 +248,55 @@ class Mailbox:
         return Collection(self.store.clock, (self.make_message(fi, i) for i in range(self.counts[fi])))
 
     def make_message(self, fi: int, i: int, mid: str | None = None) -> dict[str, Any]:
-        """The seeded message i of folder fi (or a new one with the given index)."""
+        """The seeded message i of folder fi (or a new one with the given id). Pure function of the id."""
         seed = self.store.seed
         mid = mid or make_id(K_MESSAGE, self.idx, fi, i, seed)
-        rng = random.Random(mid)
-        when = self.store.anchor - dt.timedelta(minutes=rng.randint(10, 60 * 24 * 280))
-        other = self.store.contact_name(rng)
-        sent = FOLDERS[fi].well_known in ("sentitems", "drafts", "outbox")
+        h = hashlib.blake2b(mid.encode(), digest_size=32).digest()
+        minutes = 10 + int.from_bytes(h[0:4], "big") % (60 * 24 * 280)
+        when = self.store.anchor_naive - dt.timedelta(minutes=minutes)
+        other = self.store._names[int.from_bytes(h[4:6], "big") % len(self.store._names)]
+        wk = FOLDERS[fi].well_known
+        sent = wk in ("sentitems", "drafts", "outbox")
         me = {"emailAddress": {"name": self.name, "address": self.address}}
         them = {"emailAddress": {"name": other[0], "address": other[1]}}
-        subject = f"{rng.choice(WORDS).title()} {rng.choice(WORDS)} {rng.choice(WORDS)} #{i}"
-        text = LOREM[: rng.randint(280, len(LOREM))]
+        nw = len(WORDS)
+        subject = f"{WORDS[h[6] % nw].title()} {WORDS[h[7] % nw]} {WORDS[h[8] % nw]} #{i}"
+        text = LOREM[: 280 + h[9] * (len(LOREM) - 280) // 255]
         n_att = attachment_count(mid)
         conv = base64.urlsafe_b64encode(hashlib.blake2b(subject.encode(), digest_size=30).digest()).decode()
-        ck = base64.b64encode(hashlib.blake2b(mid.encode(), digest_size=15).digest()).decode()
+        ck = base64.b64encode(h[10:25]).decode()
+        stamp = when.isoformat() + "Z"
         return {
             "@odata.etag": f'W/"{ck}"',
             "id": mid,
-            "createdDateTime": iso(when),
-            "lastModifiedDateTime": iso(when + dt.timedelta(minutes=1)),
+            "createdDateTime": stamp,
+            "lastModifiedDateTime": (when + dt.timedelta(minutes=1)).isoformat() + "Z",
             "changeKey": ck,
-            "categories": [] if rng.random() < 0.8 else [rng.choice(["Blue category", "Red category"])],
-            "receivedDateTime": iso(when),
-            "sentDateTime": iso(when - dt.timedelta(seconds=rng.randint(1, 90))),
+            "categories": [] if h[25] < 205 else ["Blue category" if h[25] & 1 else "Red category"],
+            "receivedDateTime": stamp,
+            "sentDateTime": (when - dt.timedelta(seconds=1 + h[26] % 90)).isoformat() + "Z",
             "hasAttachments": n_att > 0,
             "internetMessageId": f"<{mid[5:30]}@{self.address.split('@')[-1]}>",
             "subject": subject,
             "bodyPreview": text[:255],
-            "importance": "normal" if rng.random() < 0.9 else "high",
+            "importance": "normal" if h[27] < 230 else "high",
             "parentFolderId": self.folder_ids[fi],
             "conversationId": "AAQkA" + conv,
-            "conversationIndex": base64.b64encode(hashlib.md5(conv.encode()).digest()[:22]).decode(),
+            "conversationIndex": base64.b64encode(h[:22]).decode(),
             "isDeliveryReceiptRequested": False,
             "isReadReceiptRequested": False,
-            "isRead": sent or rng.random() < 0.7,
-            "isDraft": FOLDERS[fi].well_known == "drafts",
+            "isRead": sent or h[28] < 180,
+            "isDraft": wk == "drafts",
             "webLink": f"https://outlook.office365.com/owa/?ItemID={mid}&exvsurl=1&viewmodel=ReadMessageItem",
-            "inferenceClassification": "focused" if rng.random() < 0.8 else "other",
+            "inferenceClassification": "focused" if h[29] < 205 else "other",
             "body": {"contentType": "html", "content": BODY_HTML.format(text=text, sender=other[0])},
             "sender": me if sent else them,
             "from": me if sent else them,
             "toRecipients": [them if sent else me],
-            "ccRecipients": [] if rng.random() < 0.7 else [them],
+            "ccRecipients": [] if h[30] < 180 else [them],
             "bccRecipients": [],
             "replyTo": [],
-            "flag": {"flagStatus": "notFlagged" if rng.random() < 0.9 else "flagged"},
-            "_attachments": n_att,
+            "flag": {"flagStatus": "notFlagged" if h[31] < 230 else "flagged"},
         }
 
     def find_message(self, mid: str) -> tuple[int, dict[str, Any]] | None:
@@ -317,7 +320,8 @@ class Mailbox:
         """Attachment metadata of a message or event."""
         out = []
         rng = random.Random(f"att:{item['id']}")
-        for n in range(int(item.get("_attachments", 0))):
+        n_att = item["_attachments"] if "_attachments" in item else attachment_count(item["id"])
+        for n in range(int(n_att) if item.get("hasAttachments") else 0):
             name, ctype = rng.choice(
                 [
                     ("report.pdf", "application/pdf"),
@@ -561,13 +565,14 @@ class Mailbox:
 class MailboxStore:
     """Creates mailboxes lazily and holds the shared LRU of generated collections."""
 
-    def __init__(self, seed: int, scale: Scale, clock: SeqClock, directory: Directory, lru_items: int = 150_000):
+    def __init__(self, seed: int, scale: Scale, clock: SeqClock, directory: Directory, lru_items: int = 160_000):
         self.seed = seed
         self.scale = scale
         self.clock = clock
         self.directory = directory
         now = dt.datetime.now(dt.UTC)
         self.anchor = dt.datetime(now.year, now.month, now.day, tzinfo=dt.UTC)
+        self.anchor_naive = self.anchor.replace(tzinfo=None)
         self.lru = LRU(lru_items)
         self._boxes: dict[str, Mailbox] = {}
         self._lock = threading.Lock()
@@ -614,6 +619,18 @@ class MailboxStore:
                     box = Mailbox(self, user)
                     self._boxes[user["id"]] = box
         return box
+
+    def warm(self, stop: threading.Event) -> int:
+        """Pre-render every mailbox's messages (default form) into the LRU until it is full; returns items."""
+        done = 0
+        for mb in self.readable():
+            for fi in range(len(FOLDERS)):
+                if stop.is_set() or done + mb.counts[fi] > self.lru.capacity * 0.9:
+                    return done
+                mb.messages(fi).rendered(MESSAGE_SHAPE, None)
+                done += mb.counts[fi]
+                stop.wait(0.0005)  # let request threads have the GIL
+        return done
 
     def readable(self) -> Iterator[Mailbox]:
         """Mailboxes of live users that Graph would serve."""

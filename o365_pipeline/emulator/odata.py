@@ -45,6 +45,7 @@ class Shape:
     odata_type: str
     default: tuple[str, ...] | None
     family: str
+    plain: bool = False  # items hold no internal "_" keys: the default rendering is the item itself
 
     def parse_select(self, raw: str | None, sample: dict[str, Any] | None) -> tuple[str, ...] | None:
         """$select value -> sorted property tuple (None = default). Unknown properties give a 400."""
@@ -70,6 +71,8 @@ class Shape:
     def project(self, item: dict[str, Any], select: tuple[str, ...] | None) -> dict[str, Any]:
         """The item as Graph would render it for this $select."""
         if select is None:
+            if self.default is None and self.plain:
+                return item
             if self.default is None:
                 return {k: v for k, v in item.items() if not k.startswith("_")}
             keys: Iterable[str] = self.default

@@ -22,8 +22,8 @@ class Scale:
 
 SCALES: dict[str, Scale] = {
     "small": Scale("small", 20, 7, 24, 6, 2, 6, 8, 10),
-    "bench": Scale("bench", 500, 60, 230, 40, 2, 24, 100, 20),
-    "large": Scale("large", 5000, 400, 230, 40, 2, 24, 100, 20),
+    "bench": Scale("bench", 500, 60, 246, 50, 2, 26, 100, 20),
+    "large": Scale("large", 5000, 400, 250, 50, 2, 26, 100, 20),
 }
 
 

@@ -126,6 +126,9 @@ class EmulatorServer:
         self._httpd: _HttpsServer | None = None
         self._thread: threading.Thread | None = None
         self._tls: TlsFiles | None = None
+        # Pre-render message pages in the background (bench/large), so the first sync reads cached bytes.
+        self.warm = scale != "small"
+        self._warm_stop = threading.Event()
 
     @property
     def identity(self) -> Any:
@@ -155,10 +158,15 @@ class EmulatorServer:
             target=self._httpd.serve_forever, kwargs={"poll_interval": 0.2}, name="o365-emulator", daemon=True
         )
         self._thread.start()
+        if self.warm and self.emu.mailboxes is not None:
+            threading.Thread(
+                target=self.emu.mailboxes.warm, args=(self._warm_stop,), name="o365-emulator-warm", daemon=True
+            ).start()
         return self
 
     def stop(self) -> None:
         """Stop serving and remove a temporary state dir."""
+        self._warm_stop.set()
         if self._httpd is not None:
             self._httpd.shutdown()
             self._httpd.server_close()

@@ -413,7 +413,9 @@ def register(emu: Emulator) -> None:
         for fi in range(len(FOLDERS)):
             key = ("msgs", str(fi))
             if mb.is_pinned(key):
-                pairs = ((i, int(it.get("_attachments", 0))) for i, it in mb.pinned[key].items.items())
+                pairs = (
+                    (i, attachment_count(i) if it["hasAttachments"] else 0) for i, it in mb.pinned[key].items.items()
+                )
             else:
                 pairs = ((i, attachment_count(i)) for i in mb.base_message_ids(fi))
             for mid, n in pairs:
@@ -503,8 +505,8 @@ def mutate_messages(store: MailboxStore, op: str, n: int, rng: random.Random) ->
             coll.remove(mid)
             idx = mb.new_message_index(target)
             new_id = make_id(K_MESSAGE, mb.idx, target, idx, store.seed)
-            moved = dict(item, id=new_id, parentFolderId=mb.folder_ids[target], _attachments=attachment_count(new_id))
-            moved["hasAttachments"] = moved["_attachments"] > 0
+            moved = dict(item, id=new_id, parentFolderId=mb.folder_ids[target])
+            moved["hasAttachments"] = attachment_count(new_id) > 0
             mb.pin_messages(target).upsert(moved)
             out.append(f"{mb.user_id}/{new_id}")
         else:
