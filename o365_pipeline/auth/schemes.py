@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import os
 import re
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
@@ -192,21 +195,60 @@ class ManagedIdentityScheme:
 
 
 class TokenCacheFile:
-    """msal's serializable token cache persisted to a file with mode 0600."""
+    """msal's serializable token cache persisted to a file with mode 0600.
+
+    Several processes (Dagster steps) may share the file: `locked()` serializes them with an flock on
+    a sibling `.lock` file and reloads the cache when another process changed it.
+    """
 
     def __init__(self, path: Path) -> None:
         self.path = path
         self.cache = msal.SerializableTokenCache()
-        if path.exists():
-            try:
-                if path.stat().st_mode & 0o077:  # readable by others: tighten before reading secrets from it
-                    os.chmod(path, 0o600)
-                self.cache.deserialize(path.read_text())
-            except (OSError, ValueError) as exc:
-                raise O365AuthError(
-                    f"cannot read the token cache {str(path)!r} ({type(exc).__name__}): fix or delete it",
-                    setting="O365_TOKEN_CACHE",
-                ) from None
+        self._loaded_mtime: int | None = None
+        self.reload()
+
+    def reload(self) -> None:
+        """Read the file again if it changed since the last read or write."""
+        try:
+            stat = self.path.stat()
+        except FileNotFoundError:
+            return
+        except OSError as exc:
+            raise O365AuthError(
+                f"cannot read the token cache {str(self.path)!r}: {exc.strerror}", setting="O365_TOKEN_CACHE"
+            ) from None
+        if stat.st_mtime_ns == self._loaded_mtime:
+            return
+        try:
+            if stat.st_mode & 0o077:  # readable by others: tighten before reading secrets from it
+                os.chmod(self.path, 0o600)
+            self.cache.deserialize(self.path.read_text())
+        except (OSError, ValueError) as exc:
+            raise O365AuthError(
+                f"cannot read the token cache {str(self.path)!r} ({type(exc).__name__}): fix or delete it",
+                setting="O365_TOKEN_CACHE",
+            ) from None
+        self.cache.has_state_changed = False
+        self._loaded_mtime = stat.st_mtime_ns
+
+    @contextlib.contextmanager
+    def locked(self, reload: bool = True) -> Iterator[None]:
+        """Hold the cross-process lock (cache reloaded first unless `reload=False`); save on the way out."""
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+            fd = os.open(self.path.with_name(self.path.name + ".lock"), os.O_RDWR | os.O_CREAT, 0o600)
+        except OSError as exc:
+            raise O365AuthError(
+                f"cannot lock the token cache {str(self.path)!r}: {exc.strerror}", setting="O365_TOKEN_CACHE"
+            ) from None
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX)
+            if reload:
+                self.reload()
+            yield
+            self.save()
+        finally:
+            os.close(fd)  # releases the flock
 
     def save(self) -> None:
         """Write the cache if msal changed it: atomically, owner-only (0600)."""
@@ -220,6 +262,7 @@ class TokenCacheFile:
                 handle.write(self.cache.serialize())
             os.chmod(tmp, 0o600)
             os.replace(tmp, self.path)
+            self._loaded_mtime = self.path.stat().st_mtime_ns
         except OSError as exc:
             raise O365AuthError(
                 f"cannot write the token cache {str(self.path)!r}: {exc.strerror}", setting="O365_TOKEN_CACHE"
@@ -260,22 +303,22 @@ class InteractiveScheme:
     def acquire(self, force_refresh: bool = False) -> AccessToken:
         """Silent token from the cache, refreshing with the refresh token when needed."""
         app = self.application()
-        accounts = app.get_accounts()
-        if not accounts:
-            raise O365AuthError(
-                f"no signed-in account in the token cache {str(self._settings.token_cache)!r}: "
-                "run `o365-pipeline login`",
-                setting="O365_TOKEN_CACHE",
+        with self.cache_file.locked():
+            accounts = app.get_accounts()
+            if not accounts:
+                raise O365AuthError(
+                    f"no signed-in account in the token cache {str(self._settings.token_cache)!r}: "
+                    "run `o365-pipeline login`",
+                    setting="O365_TOKEN_CACHE",
+                )
+            result = _call_msal(
+                self._settings,
+                "O365_TOKEN_CACHE",
+                app.acquire_token_silent_with_error,
+                self.scopes(),
+                account=accounts[0],
+                force_refresh=force_refresh,
             )
-        result = _call_msal(
-            self._settings,
-            "O365_TOKEN_CACHE",
-            app.acquire_token_silent_with_error,
-            self.scopes(),
-            account=accounts[0],
-            force_refresh=force_refresh,
-        )
-        self.cache_file.save()
         if result is None:
             raise O365AuthError(
                 "the cached sign-in cannot be refreshed: run `o365-pipeline login`",
@@ -293,7 +336,8 @@ class InteractiveScheme:
         result = _call_msal(self._settings, self.default_setting, app.acquire_token_by_device_flow, flow)
         if "access_token" not in result:
             raise from_msal_result(result, self.default_setting, self._settings.secrets())
-        self.cache_file.save()
+        with self.cache_file.locked(reload=False):  # the new sign-in replaces what the file held
+            self.cache_file.cache.has_state_changed = True
         claims = result.get("id_token_claims") or {}
         return str(claims.get("preferred_username") or claims.get("name") or claims.get("oid") or "signed in")
 

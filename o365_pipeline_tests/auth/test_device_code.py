@@ -82,3 +82,22 @@ def test_login_needs_the_azure_ad_scheme(sp_server: EmulatorServer) -> None:
     lines: list[str] = []
     assert login(O365Auth.from_env(sp_server.env()), out=lines.append) == 1
     assert "O365_AUTH_SCHEME" in lines[-1]
+
+
+def test_processes_sharing_the_cache_file_see_each_others_refresh(fresh_server: EmulatorServer, tmp_path: Path) -> None:
+    env = _ad_env(fresh_server, tmp_path)
+    assert login(O365Auth.from_env(env), out=lambda line: None) == 0
+    first, second = O365Auth.from_env(env), O365Auth.from_env(env)
+    second.interactive()  # loads the cache file now
+    refreshed = first.get_token(force_refresh=True)
+    before = token_requests(fresh_server)
+    assert second.get_token() == refreshed  # reloaded from the file, not the stale copy
+    assert token_requests(fresh_server) == before
+
+
+def test_login_again_replaces_the_cached_sign_in(fresh_server: EmulatorServer, tmp_path: Path) -> None:
+    env = _ad_env(fresh_server, tmp_path)
+    assert login(O365Auth.from_env(env), out=lambda line: None) == 0
+    fresh_server.identity.revoke_refresh_tokens()
+    assert login(O365Auth.from_env(env), out=lambda line: None) == 0
+    assert O365Auth.from_env(env).get_token(force_refresh=True)  # the new refresh token was saved
