@@ -1,14 +1,16 @@
 """Microsoft Bookings businesses of the emulated tenant and their appointments, customers, services,
-staff members and custom questions: pure functions of ``(seed, business index)``, nothing stored.
+staff members and custom questions: pure functions of ``(seed, business index)``; only appointment
+changes made by `mutate` are stored (an `Overlay`).
 """
 
 from __future__ import annotations
 
 import random
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 from .workload_directory import Directory, UserRef
 from .workload_kit import EPOCH_TICKS, TICKS_PER_SECOND, JsonDict, b64_id, fmt_ticks, guid, rng_for
+from .workload_overlay import Overlay, copy_with, mutation_time, run_mutation
 
 HOUR = 3600 * TICKS_PER_SECOND
 DAY = 24 * HOUR
@@ -35,6 +37,7 @@ class BookingWorkloads:
         self.seed = directory.seed
         self.count = businesses
         self._licensed: tuple[int, list[UserRef]] = (-1, [])
+        self.overlay = Overlay()
 
     def _users(self) -> list[UserRef]:
         version = self.directory.users_version()
@@ -212,6 +215,11 @@ class BookingWorkloads:
 
     def appointments(self, index: int) -> list[JsonDict]:
         """Appointments from two months before to two months after the tenant epoch, by start."""
+        out = self.overlay.apply(f"appointments:{index}", self._generated_appointments(index))
+        out.sort(key=lambda a: (a["_start"], a["id"]))
+        return out
+
+    def _generated_appointments(self, index: int) -> list[JsonDict]:
         rng = self._rng(index, "appointments")
         services = self.services(index)
         customers = self.customers(index)
@@ -272,8 +280,44 @@ class BookingWorkloads:
                     "_end": end,
                 }
             )
-        out.sort(key=lambda a: (a["_start"], a["id"]))
         return out
+
+    def mutate_appointments(self, op: str, count: int, rng: random.Random, tick: Callable[[], int]) -> list[str]:
+        """Book, reschedule (one day later) or cancel appointments of random businesses; returns ids."""
+
+        def pick(r: random.Random) -> tuple[str, list[JsonDict]] | None:
+            if self.count == 0:
+                return None
+            index = r.randrange(self.count)
+            return f"appointments:{index}", self.appointments(index)
+
+        def make(scope: str, items: list[JsonDict], r: random.Random) -> JsonDict:
+            seq = tick()
+            index = int(scope.split(":", 1)[1])
+            template = items[0] if items else self._generated_appointments(index)[0]
+            start = EPOCH_TICKS + r.randint(1, 30) * DAY + r.randint(8, 16) * HOUR
+            end = start + 30 * 60 * TICKS_PER_SECOND
+            return copy_with(
+                template,
+                id=b64_id(b"\x00\x03\x24\x00", 64, self.seed, "booking-appt-new", index, seq),
+                selfServiceAppointmentId=guid(self.seed, "booking-self-new", index, seq),
+                createdDateTime=mutation_time(seq),
+                lastUpdatedDateTime=mutation_time(seq),
+                duration="PT30M",
+                start=_dttz(start),
+                end=_dttz(end),
+                _start=start,
+                _end=end,
+            )
+
+        def change(item: JsonDict, r: random.Random) -> JsonDict:
+            seq = tick()
+            start, end = item["_start"] + DAY, item["_end"] + DAY
+            return copy_with(
+                item, start=_dttz(start), end=_dttz(end), _start=start, _end=end, lastUpdatedDateTime=mutation_time(seq)
+            )
+
+        return run_mutation("booking_appointments", op, count, rng, pick, make, change, self.overlay)
 
     def truth_ids(self) -> dict[str, Iterator[str]]:
         """Truth id streams per raw table (all these Graph ids are tenant-unique)."""

@@ -1,15 +1,16 @@
 """Group workloads of the emulated tenant: Planner plans and tasks, group conversations, teams, channels.
 
-Everything is a pure function of ``(seed, group id)``: nothing is stored, so any scale is
-memory-flat. Only Microsoft 365 (``Unified``) groups have plans and conversations; the teamified
+Everything is a pure function of ``(seed, group id)`` plus an `Overlay` of what `mutate` changed
+(tasks, conversations), so any scale is memory-flat. Only Microsoft 365 (``Unified``) groups have plans and conversations; the teamified
 ones (`team_provisioning`) also have a team and channels.
 """
 
 from __future__ import annotations
 
+import random
 import re
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from urllib.parse import quote
 
 from .workload_directory import Directory, GroupRef, UserRef
@@ -24,6 +25,7 @@ from .workload_kit import (
     rng_for,
     stable_int,
 )
+from .workload_overlay import Overlay, copy_with, mutation_time, run_mutation
 
 DAY = 86400 * TICKS_PER_SECOND
 PLANNER_APP_ID = "09abbdfd-ed23-44ee-a2d9-a627aa1c90f3"
@@ -52,6 +54,7 @@ class GroupWorkloads:
         self._plan_index: dict[str, tuple[str, int]] = {}
         self._lock = threading.Lock()
         self._licensed: tuple[int, list[UserRef]] = (-1, [])
+        self.overlay = Overlay()
 
     def _users(self) -> list[UserRef]:
         version = self.directory.users_version()
@@ -166,7 +169,7 @@ class GroupWorkloads:
                     },
                 }
             )
-        return out
+        return self.overlay.apply(f"tasks:{plan['id']}", out)
 
     # -- conversations ---------------------------------------------------------------------
     def conversations(self, group: GroupRef) -> list[JsonDict]:
@@ -189,7 +192,11 @@ class GroupWorkloads:
                 }
             )
         out.sort(key=lambda c: c["lastDeliveredDateTime"], reverse=True)
-        return out
+        return sorted(
+            self.overlay.apply(f"conversations:{group.id}", out),
+            key=lambda c: c["lastDeliveredDateTime"],
+            reverse=True,
+        )
 
     # -- Teams -----------------------------------------------------------------------------
     def _thread_id(self, *parts: object) -> str:
@@ -267,6 +274,93 @@ class GroupWorkloads:
                 }
             )
         return out
+
+    # -- mutations -------------------------------------------------------------------------
+    def mutate_tasks(self, op: str, count: int, rng: random.Random, tick: Callable[[], int]) -> list[str]:
+        """Create, update (title, progress) or delete Planner tasks of random plans; returns task ids."""
+        plans = [(g, p) for g in self.directory.groups() for p in self.plans(g)]
+
+        def pick(r: random.Random) -> tuple[str, list[JsonDict]] | None:
+            if not plans:
+                return None
+            group, plan = r.choice(plans)
+            return f"tasks:{plan['id']}", self.tasks(group, plan)
+
+        def make(scope: str, items: list[JsonDict], r: random.Random) -> JsonDict:
+            seq = tick()
+            plan_id = scope.split(":", 1)[1]
+            tid = b64url_id(21, self.seed, "task-new", plan_id, seq)
+            return {
+                "@odata.etag": _etag(self.seed, "task-etag", tid, seq),
+                "planId": plan_id,
+                "bucketId": items[0]["bucketId"] if items else b64url_id(21, self.seed, "bucket", plan_id, 0),
+                "title": f"{r.choice(_TASK_VERBS)} {r.choice(_TASK_NOUNS)} (new)",
+                "orderHint": f"85{r.randint(10**10, 10**11)}",
+                "assigneePriority": "",
+                "percentComplete": 0,
+                "priority": 5,
+                "startDateTime": None,
+                "createdDateTime": mutation_time(seq),
+                "dueDateTime": None,
+                "hasDescription": False,
+                "previewType": "automatic",
+                "completedDateTime": None,
+                "completedBy": None,
+                "referenceCount": 0,
+                "checklistItemCount": 0,
+                "activeChecklistItemCount": 0,
+                "conversationThreadId": None,
+                "id": tid,
+                "createdBy": {
+                    "user": {"displayName": None, "id": None},
+                    "application": {"displayName": None, "id": PLANNER_APP_ID},
+                },
+                "appliedCategories": {},
+                "assignments": {},
+            }
+
+        def change(item: JsonDict, r: random.Random) -> JsonDict:
+            seq = tick()
+            done = r.random() < 0.5
+            return copy_with(
+                item,
+                **{
+                    "@odata.etag": _etag(self.seed, "task-etag", item["id"], seq),
+                    "title": f"{item['title'].split(' (')[0]} (v{seq})",
+                    "percentComplete": 100 if done else 50,
+                    "completedDateTime": mutation_time(seq) if done else None,
+                },
+            )
+
+        return run_mutation("planner_tasks", op, count, rng, pick, make, change, self.overlay)
+
+    def mutate_conversations(self, op: str, count: int, rng: random.Random, tick: Callable[[], int]) -> list[str]:
+        """Create, update (new reply) or delete conversations of random Microsoft 365 groups."""
+        unified = [g for g in self.directory.groups() if g.unified]
+
+        def pick(r: random.Random) -> tuple[str, list[JsonDict]] | None:
+            if not unified:
+                return None
+            group = r.choice(unified)
+            return f"conversations:{group.id}", self.conversations(group)
+
+        def make(scope: str, items: list[JsonDict], r: random.Random) -> JsonDict:
+            seq = tick()
+            users = self._users()
+            return {
+                "id": b64_id(b"\x00\x04\x24\x00", 44, self.seed, "conv-new", scope, seq),
+                "topic": f"{r.choice(_TOPICS)} (new)",
+                "hasAttachments": False,
+                "lastDeliveredDateTime": mutation_time(seq)[:19] + "Z",
+                "uniqueSenders": [r.choice(users).display_name] if users else [],
+                "preview": "A new conversation.",
+            }
+
+        def change(item: JsonDict, r: random.Random) -> JsonDict:
+            seq = tick()
+            return copy_with(item, lastDeliveredDateTime=mutation_time(seq)[:19] + "Z", preview=f"Reply {seq}.")
+
+        return run_mutation("group_conversations", op, count, rng, pick, make, change, self.overlay)
 
     # -- truth -----------------------------------------------------------------------------
     def truth_ids(self) -> dict[str, Iterator[str]]:

@@ -9,7 +9,7 @@ import httpx
 
 from o365_pipeline.emulator import EmulatorServer
 
-from .conftest import all_pages, tls, truth
+from .conftest import all_pages, graph_client, mutate, tls, truth
 
 BASE = "/v1.0/solutions/bookingBusinesses"
 TABLES = {
@@ -75,3 +75,22 @@ def test_truth_is_stable_for_a_seed() -> None:
     a, b = Emulator(seed=4).truth()["entities"], Emulator(seed=4).truth()["entities"]
     assert all(a[x] == b[x] for x in tables)
     assert a["booking_appointments"] != Emulator(seed=5).truth()["entities"]["booking_appointments"]
+
+
+def test_appointment_mutations(fresh: EmulatorServer) -> None:
+    with graph_client(fresh) as client:
+        businesses = [b["id"] for b in all_pages(client, BASE)[0]]
+
+        def appointments() -> dict[str, dict]:
+            return {a["id"]: a for b in businesses for a in all_pages(client, f"{BASE}/{b}/appointments")[0]}
+
+        before = appointments()
+        ops = [{"entity": "booking_appointments", "op": op, "count": 4} for op in ("create", "update", "delete")]
+        created, updated, deleted = (set(c["ids"]) for c in mutate(fresh, ops)["changes"])
+        now = appointments()
+        assert created - deleted <= set(now) and not created & set(before)
+        assert not deleted & set(now)
+        moved = updated - deleted - created
+        assert moved and all(now[i]["start"]["dateTime"] > before[i]["start"]["dateTime"] for i in moved)
+        t = truth(fresh)["booking_appointments"]
+        assert len(now) == t["count"] and _digest(list(now)) == t["ids_sha256"]

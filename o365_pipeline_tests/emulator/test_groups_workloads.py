@@ -9,9 +9,10 @@ import pytest
 
 from o365_pipeline.emulator import EmulatorServer
 
-from .conftest import all_pages, tls, truth
+from .conftest import all_pages, graph_client, mutate, tls, truth
 
 TEAM_FILTER = "$filter=resourceProvisioningOptions/Any(x:x eq 'Team')"
+OPS = ("create", "update", "delete")
 
 
 def _digest(ids: list[str]) -> str:
@@ -112,3 +113,36 @@ def test_truth_is_stable_for_a_seed() -> None:
     other = Emulator(seed=9).truth()["entities"]
     assert all(a[x] == b[x] for x in tables)
     assert all(a[x] != other[x] for x in tables)
+
+
+def _all_tasks(client: httpx.Client) -> dict[str, dict]:
+    out: dict[str, dict] = {}
+    for group in _groups(client):
+        for plan in all_pages(client, f"/v1.0/groups/{group['id']}/planner/plans")[0]:
+            out.update({t["id"]: t for t in all_pages(client, f"/v1.0/planner/plans/{plan['id']}/tasks")[0]})
+    return out
+
+
+def _all_conversations(client: httpx.Client) -> dict[str, dict]:
+    out: dict[str, dict] = {}
+    for group in _groups(client):
+        if "Unified" in group["groupTypes"]:
+            out.update({c["id"]: c for c in all_pages(client, f"/v1.0/groups/{group['id']}/conversations")[0]})
+    return out
+
+
+def test_mutations_show_in_lists_and_truth(fresh: EmulatorServer) -> None:
+    with graph_client(fresh) as client:
+        before_tasks, before_convs = _all_tasks(client), _all_conversations(client)
+        ops = [{"entity": e, "op": op, "count": 3} for e in ("planner_tasks", "group_conversations") for op in OPS]
+        changes = mutate(fresh, ops)["changes"]
+        tasks, convs = _all_tasks(client), _all_conversations(client)
+        t = truth(fresh)
+        cases = ((tasks, before_tasks, "planner_tasks", 0), (convs, before_convs, "group_conversations", 3))
+        for now, before, table, offset in cases:
+            created, updated, deleted = (set(changes[offset + i]["ids"]) for i in range(3))
+            assert all(len(changes[offset + i]["ids"]) == 3 for i in range(3))
+            assert created - deleted <= set(now) and not created & set(before)
+            assert not deleted & set(now) and deleted <= set(before) | created
+            assert all(now[i] != before[i] for i in updated - deleted - created)
+            assert len(now) == t[table]["count"] and _digest(list(now)) == t[table]["ids_sha256"]

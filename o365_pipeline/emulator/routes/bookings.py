@@ -134,3 +134,6 @@ def register(emu: Emulator) -> None:
         )
 
     emu.add_truth("booking_businesses", lambda: bookings.truth_ids()["booking_businesses"])
+    emu.add_mutator(
+        "booking_appointments", lambda op, count, rng: bookings.mutate_appointments(op, count, rng, emu.clock.tick)
+    )

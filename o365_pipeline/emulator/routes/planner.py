@@ -1,4 +1,7 @@
-"""Planner routes: a group's plans, a plan, and a plan's tasks (``planner_plans``, ``planner_tasks``)."""
+"""Planner routes: a group's plans, a plan, and a plan's tasks (``planner_plans``, ``planner_tasks``).
+
+`mutate` on ``planner_tasks`` creates, updates or deletes tasks (Planner has no v1.0 delta: full reads).
+"""
 
 from __future__ import annotations
 
@@ -71,3 +74,4 @@ def register(emu: Emulator) -> None:
 
     emu.add_truth("planner_plans", lambda: groups.truth_ids()["planner_plans"])
     emu.add_truth("planner_tasks", lambda: groups.truth_ids()["planner_tasks"])
+    emu.add_mutator("planner_tasks", lambda op, count, rng: groups.mutate_tasks(op, count, rng, emu.clock.tick))

@@ -88,3 +88,6 @@ def register(emu: Emulator) -> None:
 
     for table in ("teams", "channels", "group_conversations"):
         emu.add_truth(table, lambda table=table: groups.truth_ids()[table])
+    emu.add_mutator(
+        "group_conversations", lambda op, count, rng: groups.mutate_conversations(op, count, rng, emu.clock.tick)
+    )
