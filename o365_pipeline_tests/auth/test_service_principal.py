@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import base64
+import json
 import threading
 import time
 
@@ -101,3 +103,16 @@ def test_secret_absent_from_repr_after_use(sp_server: EmulatorServer) -> None:
     token = auth.get_token()
     for text in (repr(auth), str(auth), repr(auth.settings())):
         assert env["O365_OAUTH_CLIENT_SECRET"] not in text and token not in text
+
+
+def test_national_cloud_scope_reaches_graph(sp_server: EmulatorServer) -> None:
+    auth = O365Auth.from_env({**sp_server.env(), "O365_AZURE_ENVIRONMENT": "USGOVT"})
+    assert auth.endpoints().scope == "https://graph.microsoft.us/.default"
+    token = auth.get_token()
+    assert _claims(token)["aud"] == "https://graph.microsoft.us"
+    assert graph_get(sp_server, token).status_code == 200
+
+
+def _claims(token: str) -> dict[str, str]:
+    body = token.split(".")[1]
+    return json.loads(base64.urlsafe_b64decode(body + "=" * (-len(body) % 4)))
