@@ -133,6 +133,13 @@ class DriveStore:
         """Bumped by `expire_tokens`: tokens of an older generation answer 410 resyncRequired."""
         return self._generation
 
+    def seq_at(self, ticks: int) -> int | None:
+        """The last change sequence before time ``ticks`` (timestamp delta tokens), or None before any change."""
+        first = EPOCH_TICKS + DAY
+        if ticks <= first:
+            return None
+        return min(self.seq, (ticks - first - 1) // (37 * TICKS_PER_SECOND))
+
     def expire_tokens(self) -> None:
         """Invalidate every delta token handed out so far (the service lost its sync state)."""
         with self._lock:
@@ -416,7 +423,7 @@ class DriveStore:
                 if op != "create" and not files:
                     continue
                 seq = self._clock.tick()
-                when = EPOCH_TICKS + DAY + seq * 37 * TICKS_PER_SECOND
+                when = EPOCH_TICKS + DAY + seq * 37 * TICKS_PER_SECOND  # seq_at() inverts this
                 log = self._log(user.id)
                 if op == "create":
                     ext, mime = rng.choice(FILE_KINDS)

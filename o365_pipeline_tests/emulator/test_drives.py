@@ -164,3 +164,20 @@ def test_truth_is_stable_for_a_seed() -> None:
     a, b, c = Emulator(seed=11), Emulator(seed=11), Emulator(seed=12)
     assert a.truth()["entities"]["drive_items"] == b.truth()["entities"]["drive_items"]
     assert a.truth()["entities"]["drive_items"] != c.truth()["entities"]["drive_items"]
+
+
+def test_timestamp_token(fresh: EmulatorServer) -> None:
+    with graph_client(fresh) as client:
+        user = next(u for u in _users(client) if u["assignedLicenses"])
+        url = f"/v1.0/users/{user['id']}/drive/root/delta"
+        latest = client.get(f"{url}?token=latest").json()["@odata.deltaLink"]
+        mutate(fresh, [{"entity": "drive_items", "op": "update", "count": 60}])
+        changed = [i for i in delta_round(client, latest)[0] if "file" in i]
+        assert changed
+        first = min(i["lastModifiedDateTime"] for i in changed)
+        since, _ = delta_round(client, f"{url}?token={first}")
+        assert {i["id"] for i in changed} <= {i["id"] for i in since}
+        everything, _ = delta_round(client, f"{url}?token=2020-01-01T00:00:00Z")
+        assert any("root" in i for i in everything) and len(everything) > len(changed)
+        after, _ = delta_round(client, f"{url}?token=2030-01-01T00:00:00Z")
+        assert after == []

@@ -1,7 +1,8 @@
 """OneDrive routes: a user's drive, a drive by id, and drive root delta (``token=`` links, ``deleted`` facet).
 
 Delta follows the driveItem delta docs: links carry ``?token=``; the function forms ``delta()`` and
-``delta(token='...')`` are accepted; ``token=latest`` answers only a deltaLink; an unknown, foreign or
+``delta(token='...')`` are accepted; ``token=latest`` answers only a deltaLink; a timestamp token
+(``token=2026-11-02T00:00:00Z``) answers the changes since then; an unknown, foreign or
 expired token answers 410 ``resyncRequired`` with a ``Location`` header holding a fresh initial URL.
 A full round returns current items (root included); later rounds return changed items at their
 latest state after their ancestor folders (an item may repeat), deletions with ``"deleted": {}``.
@@ -18,6 +19,7 @@ from ..router import SEG, GraphError, Request, Response
 from ..tenant_files import drive_id_for
 from ..workload_directory import UserRef
 from ..workload_http import CTX, directory_not_found, render_entity
+from ..workload_kit import parse_datetime_ticks
 from ..workloads import workloads_for
 
 if TYPE_CHECKING:
@@ -89,6 +91,13 @@ def register(emu: Emulator) -> None:
                 link = f"{base}?token={emu.codec.encode({**state, 'm': 'd', 'u': now})}"
                 return Response(200, page_body(CTX + "Collection(driveItem)", [], [("@odata.deltaLink", link)]))
             since, upto, offset = None, now, 0
+        elif (stamp := _timestamp(token)) is not None:
+            # "?token=2021-09-29T20:00:00Z": changes since that time (OneDrive for Business only)
+            since_at = store.seq_at(stamp)
+            size = page_size(req, default=DEFAULT_PAGE, maximum=MAX_PAGE, family="graph")
+            select = DRIVE_ITEM.parse_select(req.query.get("$select"), None)
+            state = {"k": drive_id, "g": store.generation, "ps": size, "sel": None if select is None else list(select)}
+            since, upto, offset = since_at, now, 0
         else:
             p = emu.codec.decode(token)
             expired = emu.faults.hit("expire_delta")
@@ -130,3 +139,13 @@ def register(emu: Emulator) -> None:
 
     emu.add_truth("drive_items", store.truth_ids)
     emu.add_mutator("drive_items", mutate)
+
+
+def _timestamp(token: str) -> int | None:
+    """Ticks of a timestamp used as a drive delta token, or None when ``token`` is not a date-time."""
+    if not token[:4].isdigit():
+        return None
+    try:
+        return parse_datetime_ticks(token)
+    except ValueError:
+        return None
