@@ -287,6 +287,8 @@ class IdentityProvider:
             signature = _b64url_decode(sig_b64)
         except (ValueError, binascii.Error):
             return "50027|Invalid JWT token. Token format not valid."
+        if not isinstance(header, dict) or not isinstance(claims, dict):
+            return "50027|Invalid JWT token. Token format not valid."
         alg = header.get("alg")
         if alg == "PS256":
             thumb_field, digest = "x5t#S256", hashes.SHA256()
@@ -325,10 +327,10 @@ class IdentityProvider:
             return f"700212|Client assertion audience claim does not match Realm issuer. Audience: '{aud}'."
         now = time.time()
         try:
-            exp, iat = float(claims["exp"]), float(claims.get("iat", now))
+            exp, iat, nbf = float(claims["exp"]), float(claims.get("iat", now)), float(claims.get("nbf", now))
         except (KeyError, TypeError, ValueError):
-            return "50027|Invalid JWT token. No expiration claim."
-        if exp + CLOCK_SKEW < now or iat - CLOCK_SKEW > now or float(claims.get("nbf", now)) - CLOCK_SKEW > now:
+            return "50027|Invalid JWT token. No valid expiration claim."
+        if exp + CLOCK_SKEW < now or iat - CLOCK_SKEW > now or nbf - CLOCK_SKEW > now:
             return "700024|Client assertion is not within its valid time range."
         return None
 
@@ -360,7 +362,7 @@ class IdentityProvider:
     # ---- user tokens ----------------------------------------------------------------------------
     def _user_tokens(self, app: AppRegistration, scope: str, issuer: str) -> dict[str, Any]:
         resources = [s for s in scope.split() if s not in OIDC_SCOPES]
-        resource = resources[0].rsplit("/", 1)[0] if resources else GRAPH_RESOURCES[0]
+        resource = resources[0].rsplit("/", 1)[0] if resources and "://" in resources[0] else GRAPH_RESOURCES[0]
         access, life = self.issue_token(app, resource, self.user)
         refresh = "rt." + secrets.token_urlsafe(32)
         with self._lock:
