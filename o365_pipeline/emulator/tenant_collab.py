@@ -1,8 +1,8 @@
 """Group workloads of the emulated tenant: Planner plans and tasks, group conversations, teams, channels.
 
 Everything is a pure function of ``(seed, group id)`` plus an `Overlay` of what `mutate` changed
-(tasks, conversations), so any scale is memory-flat. Only Microsoft 365 (``Unified``) groups have plans and conversations; the teamified
-ones (`team_provisioning`) also have a team and channels.
+(tasks, conversations), so any scale is memory-flat. Only Microsoft 365 (``Unified``) groups have
+plans and conversations; the teamified ones (`team_provisioning`) also have a team and channels.
 """
 
 from __future__ import annotations
