@@ -156,6 +156,7 @@ def delta_page(
     full_entries: FullEntries | None = None,
     change_entries: ChangeEntries | None = None,
     removed_in_full_round: bool | None = None,
+    select_extra: tuple[str, ...] = (),
 ) -> Response:
     """One page of a delta round over `coll` (first call, $skiptoken continuation or $deltatoken round).
 
@@ -203,7 +204,10 @@ def delta_page(
                 "ErrorInvalidUrlQuery",
                 "The following parameters are not supported with change tracking over this resource: '$select'.",
             )
-        select = shape.parse_select(q.get("$select"), _sample(coll))
+        sample = _sample(coll)
+        if sample is not None and select_extra:
+            sample = {**sample, **dict.fromkeys(select_extra)}
+        select = shape.parse_select(q.get("$select"), sample)
         if allow_top:
             size = page_size(req, default=default, maximum=maximum, family=family, prefer=prefer)
         else:

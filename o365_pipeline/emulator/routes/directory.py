@@ -168,6 +168,7 @@ def register(emu: Emulator) -> None:
             maximum=999,
             full_entries=groups_full,
             change_entries=groups_changes(since_upto),
+            select_extra=("members",),
         )
 
     def find_group(gid: str) -> dict[str, Any]:
