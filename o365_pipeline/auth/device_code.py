@@ -17,5 +17,8 @@ def login(auth: O365Auth, out: Callable[[str], Any] = print) -> int:
     except O365AuthError as exc:
         out(f"login failed: {exc}")
         return 1
+    except KeyboardInterrupt:
+        out("login cancelled; the token cache is unchanged")
+        return 130
     out(f"signed in as {account}; token cache {scheme.cache_file.path}")
     return 0
