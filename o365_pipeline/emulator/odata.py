@@ -128,9 +128,13 @@ class Collection:
     def __init__(self, clock: SeqClock, items: Iterable[dict[str, Any]] = ()) -> None:
         self.clock = clock
         self.items: dict[str, dict[str, Any]] = {it["id"]: it for it in items}
+        # ids in first-seen order, deleted ones included: delta rounds page by position in this list,
+        # so a delete in the middle of a round does not shift later items out of it.
+        self.order: list[str] = list(self.items)
+        self._order_set: set[str] = set(self.order)
         self.log: list[Change] = []
         self.version = 0
-        self._cache: dict[tuple[str, ...] | None, tuple[int, list[bytes]]] = {}
+        self._cache: dict[Any, tuple[int, Any]] = {}
         self._lock = threading.Lock()
 
     @property
@@ -144,6 +148,9 @@ class Collection:
         with self._lock:
             existed = item["id"] in self.items
             self.items[item["id"]] = item
+            if item["id"] not in self._order_set:
+                self._order_set.add(item["id"])
+                self.order.append(item["id"])
             f = frozenset(fields) if (existed and fields is not None) else None
             self.log.append(Change(seq, item["id"], "upsert", f))
             self.version = seq
@@ -161,14 +168,33 @@ class Collection:
         return seq
 
     def rendered(self, shape: Shape, select: tuple[str, ...] | None) -> list[bytes]:
-        """Item JSON bytes in order for this $select, cached."""
+        """Live items' JSON bytes in order for this $select, cached."""
         hit = self._cache.get(select)
         if hit is not None and hit[0] == self.version:
-            return hit[1]
+            return hit[1]  # type: ignore[no-any-return]
+        pos = self.positions(shape, select)
         with self._lock:
+            out = pos if len(pos) == len(self.items) else [b for b in pos if b is not None]
+            self._cache[select] = (self.version, out)
+        return out
+
+    def positions(self, shape: Shape, select: tuple[str, ...] | None) -> list[bytes | None]:
+        """JSON bytes aligned with `order` (None where the item was deleted), cached."""
+        key = ("pos", select)
+        hit = self._cache.get(key)
+        if hit is not None and hit[0] == self.version:
+            return hit[1]  # type: ignore[no-any-return]
+        with self._lock:
+            for i in self.items:  # items added without upsert (seeding)
+                if i not in self._order_set:
+                    self._order_set.add(i)
+                    self.order.append(i)
             version = self.version
-            out = [dumps(shape.project(it, select)) for it in self.items.values()]
-            self._cache[select] = (version, out)
+            items = self.items
+            out: list[bytes | None] = [
+                dumps(shape.project(items[i], select)) if i in items else None for i in self.order
+            ]
+            self._cache[key] = (version, out)
         return out
 
     def changes_between(self, since: int, upto: int) -> list[Change]:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qsl, quote
 
@@ -227,7 +227,7 @@ def delta_page(
         change_entries,
         removed_in_full_round,
     )
-    values = entries[offset : offset + size]
+    values = [b for b in entries[offset : offset + size] if b is not None]
     state = {"k": scope, "sel": _sel_list(select), "ps": size, "w": window, "t": int(time.time())}
     if offset + size < len(entries):
         state.update({"s": since, "u": upto, "o": offset + size})
@@ -239,6 +239,23 @@ def delta_page(
     if prefer and prefer_max_page_size(req) is not None:
         headers.append(("Preference-Applied", f"odata.maxpagesize={size}"))
     return Response(200, page_body(context, values, extra), headers)
+
+
+class _Concat(Sequence[bytes | None]):
+    """Two lists seen as one without copying the (possibly large) first one."""
+
+    def __init__(self, a: list[bytes | None], b: list[bytes]) -> None:
+        self.a, self.b = a, b
+
+    def __len__(self) -> int:
+        return len(self.a) + len(self.b)
+
+    def __getitem__(self, k: Any) -> Any:
+        if isinstance(k, slice):
+            start, stop, _ = k.indices(len(self))
+            n = len(self.a)
+            return self.a[start : min(stop, n)] + list(self.b[max(start - n, 0) : max(stop - n, 0)])
+        return self.a[k] if k < len(self.a) else self.b[k - len(self.a)]
 
 
 def _sel_list(select: tuple[str, ...] | None) -> list[str] | None:
@@ -262,21 +279,27 @@ def _round_entries(
     full_entries: FullEntries | None,
     change_entries: ChangeEntries | None,
     removed_in_full_round: bool,
-) -> list[bytes]:
+) -> Sequence[bytes | None]:
     removed_reason = {"changed": "changed", "deleted": "deleted"}
     if since is None:
+        full: list[bytes | None]
         if full_entries is not None:
-            out = list(full_entries(select))
+            full = list(full_entries(select))
         elif window is not None and in_window is not None:
-            rendered = coll.rendered(shape, select)
-            out = [b for it, b in zip(coll.items.values(), rendered, strict=False) if in_window(it, window)]
+            pos = coll.positions(shape, select)
+            items = coll.items
+            full = [
+                b if b is not None and in_window(items[i], window) else None
+                for i, b in zip(coll.order, pos, strict=False)
+            ]
         else:
-            out = list(coll.rendered(shape, select))
+            full = coll.positions(shape, select)
         if removed_in_full_round:
-            for ch in coll.removed_ever():
-                out.append(removed_entry(shape.odata_type, ch.id, removed_reason[ch.kind]))
-        return out
-    out = []
+            gone = [removed_entry(shape.odata_type, ch.id, removed_reason[ch.kind]) for ch in coll.removed_ever()]
+            if gone:
+                return _Concat(full, gone)
+        return full
+    out: list[bytes | None] = []
     for ch in coll.changes_between(since, upto):
         if change_entries is not None:
             out.extend(change_entries(ch, select))
