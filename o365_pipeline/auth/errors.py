@@ -26,6 +26,14 @@ AADSTS_SETTINGS: dict[int, tuple[str, str]] = {
 }
 
 
+# OAuth `error` values of the device code flow: the user's doing, not a setting's; sign in again.
+DEVICE_FLOW_ERRORS: dict[str, str] = {
+    "authorization_declined": "the sign-in was declined: run `o365-pipeline login` again",
+    "expired_token": "the device code expired before sign-in finished: run `o365-pipeline login` again",
+    "bad_verification_code": "the device code was not recognized: run `o365-pipeline login` again",
+}
+
+
 class O365AuthError(Exception):
     """An authentication problem, explained on one line that names the setting (env var) to fix."""
 
@@ -71,7 +79,10 @@ def from_msal_result(
     code = aadsts_code(result)
     error = str(result.get("error") or "error")
     description = _first_sentence(str(result.get("error_description") or ""))
-    if code is not None and code in AADSTS_SETTINGS:
+    if error in DEVICE_FLOW_ERRORS:
+        setting = "O365_TOKEN_CACHE"
+        message = f"{DEVICE_FLOW_ERRORS[error]} ({error}{f', AADSTS{code}' if code is not None else ''})"
+    elif code is not None and code in AADSTS_SETTINGS:
         setting, meaning = AADSTS_SETTINGS[code]
         message = f"token request failed: AADSTS{code} {meaning} ({error}); fix {setting}"
     else:

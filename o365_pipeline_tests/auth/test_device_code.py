@@ -64,7 +64,10 @@ def test_no_cached_account_says_run_login(sp_server: EmulatorServer, tmp_path: P
     assert info.value.setting == "O365_TOKEN_CACHE" and "run `o365-pipeline login`" in str(info.value)
 
 
-def test_declined_sign_in(fresh_server: EmulatorServer, tmp_path: Path) -> None:
+@pytest.mark.parametrize(("action", "status"), [("approve", 0), ("decline", 1)])
+def test_sign_in_approved_or_declined_by_the_user(
+    fresh_server: EmulatorServer, tmp_path: Path, action: str, status: int
+) -> None:
     admin(fresh_server, "POST", "identity", {"device_auto_approve": False})
     lines: list[str] = []
 
@@ -72,10 +75,13 @@ def test_declined_sign_in(fresh_server: EmulatorServer, tmp_path: Path) -> None:
         lines.append(line)
         code = re.search(r"code ([A-Z0-9]+)", line)
         if code:
-            admin(fresh_server, "POST", "devicelogin", {"user_code": code.group(1), "action": "decline"})
+            admin(fresh_server, "POST", "devicelogin", {"user_code": code.group(1), "action": action})
 
-    assert login(O365Auth.from_env(_ad_env(fresh_server, tmp_path)), out=out) == 1
-    assert lines[-1].startswith("login failed:") and "authorization_declined" in lines[-1]
+    assert login(O365Auth.from_env(_ad_env(fresh_server, tmp_path)), out=out) == status
+    if action == "decline":
+        assert lines[-1].startswith("login failed:") and "authorization_declined" in lines[-1]
+    else:
+        assert lines[-1].startswith("signed in as ")
 
 
 def test_login_needs_the_azure_ad_scheme(sp_server: EmulatorServer) -> None:
