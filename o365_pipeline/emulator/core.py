@@ -22,7 +22,7 @@ from .tenant import Directory
 from .throttle import Faults, Stats, Throttle
 
 GRAPH_KINDS = ("directory", "outlook", "graph")
-TruthFn = Callable[[], Iterable[str]]
+TruthFn = Callable[[], Iterable[str] | dict[str, Any]]
 MutateFn = Callable[[str, int, random.Random], list[str]]
 
 
@@ -63,7 +63,10 @@ class Emulator:
 
     # ---- extension points ---------------------------------------------------------------------
     def add_truth(self, table: str, fn: TruthFn) -> None:
-        """Register the id source of a raw table for /_emulator/truth (per-user ids as 'user_id/id')."""
+        """Register the id source of a raw table for /_emulator/truth (per-user ids as 'user_id/id').
+
+        fn may also return a ready {"count", "ids_sha256"} dict (e.g. memoized while nothing changed).
+        """
         self.truth_providers[table] = fn
 
     def add_mutator(self, entity: str, fn: MutateFn) -> None:
@@ -144,7 +147,11 @@ class Emulator:
         """{"entities": {table: {"count", "ids_sha256"}}} of the current state."""
         from .odata import ids_digest
 
-        return {"entities": {name: ids_digest(fn()) for name, fn in sorted(self.truth_providers.items())}}
+        out: dict[str, Any] = {}
+        for name, fn in sorted(self.truth_providers.items()):
+            res = fn()
+            out[name] = res if isinstance(res, dict) else ids_digest(res)
+        return {"entities": out}
 
     def json_response(self, obj: Any, status: int = 200) -> Response:
         """A plain JSON answer."""

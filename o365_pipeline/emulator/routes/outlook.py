@@ -27,7 +27,7 @@ from ..mailbox import (
     attachment_id,
     make_id,
 )
-from ..odata import OUTLOOK, Collection, dumps
+from ..odata import OUTLOOK, Collection, dumps, ids_digest
 from ..paging import delta_page, list_page
 from ..router import DELTA, SEG, GraphError, Request, Response
 
@@ -397,12 +397,16 @@ def register(emu: Emulator) -> None:
 
     # ---- truth -------------------------------------------------------------------------------------
     def per_user(fn: Any) -> Any:
-        def ids() -> Iterator[str]:
-            for mb in store.readable():
-                for i in fn(mb):
-                    yield f"{mb.user_id}/{i}"
+        memo: list[Any] = [None, None]  # (clock value, digest): unchanged tenant -> same answer
 
-        return ids
+        def digest() -> dict[str, Any]:
+            now = emu.clock.now
+            if memo[0] != now:
+                ids = (f"{mb.user_id}/{i}" for mb in store.readable() for i in fn(mb))
+                memo[0], memo[1] = now, ids_digest(ids)
+            return memo[1]  # type: ignore[no-any-return]
+
+        return digest
 
     def message_ids(mb: Mailbox) -> Iterator[str]:
         for fi in range(len(FOLDERS)):
