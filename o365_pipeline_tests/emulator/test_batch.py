@@ -50,3 +50,18 @@ def test_batch_needs_token(server: EmulatorServer) -> None:
         verify=tls(server),
     )
     assert r.status_code == 401
+
+
+def test_inner_throttling_carries_its_own_retry_after() -> None:
+    from .conftest import graph_client
+
+    with EmulatorServer(throttle=True) as s, graph_client(s) as c:
+        s.emu.throttle.config.outlook_requests = 5
+        uid = c.get("/v1.0/users?$top=1").json()["value"][0]["id"]
+        reqs = [
+            {"id": str(i), "method": "GET", "url": f"/users/{uid}/mailFolders/inbox/messages?$top=1"} for i in range(12)
+        ]
+        answers = c.post("/v1.0/$batch", json={"requests": reqs}).json()["responses"]
+        statuses = sorted(a["status"] for a in answers)
+        assert statuses.count(200) == 5 and statuses.count(429) == 7
+        assert all(float(a["headers"]["Retry-After"]) > 0 for a in answers if a["status"] == 429)

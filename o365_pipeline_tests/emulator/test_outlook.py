@@ -178,3 +178,16 @@ def test_event_and_contact_mutations_reach_delta(fresh: EmulatorServer) -> None:
         before = t["contacts"]["count"]
         mutate(fresh, [{"entity": "contacts", "op": "create", "count": 3}])
         assert truth(fresh)["contacts"]["count"] == before + 3
+
+
+def test_ids_work_percent_encoded_or_not_and_delta_function_form(client: httpx.Client) -> None:
+    uid = _mailbox_users(client)[0]
+    folders, _ = delta_round(client, f"/v1.0/users/{uid}/mailFolders/delta")
+    fid = next(f["id"] for f in folders if f["displayName"] == "Sent Items")
+    assert fid.endswith("=")
+    a = client.get(f"/v1.0/users/{uid}/mailFolders/{fid}/messages/delta()?$select=id")
+    b = client.get(f"/v1.0/users/{uid}/mailFolders/{quote(fid, safe='')}/messages/delta?$select=id")
+    assert a.status_code == b.status_code == 200
+    assert a.json()["value"] == b.json()["value"]
+    r = client.get(f"/v1.0/users/{uid}/mailFolders/AAMkAnotAFolder%3D/messages")
+    assert r.status_code == 404 and r.json()["error"]["code"] == "ErrorItemNotFound"
