@@ -170,6 +170,7 @@ def delta_page(
         removed_in_full_round = family == DIRECTORY
     tok_key = "$deltatoken" if "$deltatoken" in q else ("$skiptoken" if "$skiptoken" in q else "")
     now = emu.clock.now
+    p: dict[str, Any] | None = None
     if tok_key:
         raw = q[tok_key]
         if raw == "latest" and tok_key == "$deltatoken" and family == DIRECTORY:
@@ -189,7 +190,10 @@ def delta_page(
             or emu.faults.hit("expire_delta")
             or (family == DIRECTORY and time.time() - float(p.get("t", 0)) > DIRECTORY_TOKEN_LIFETIME_S)
         ):
-            raise sync_state_error(family)
+            err = sync_state_error(family)
+            if family == OUTLOOK:  # a fresh initial URL, as Graph may send with a 410
+                err.headers.append(("Location", f"{emu.base_url}{req.path}"))
+            raise err
         select = tuple(p["sel"]) if p.get("sel") is not None else None
         size = int(p["ps"]) or default
         window = p.get("w")
@@ -215,6 +219,12 @@ def delta_page(
             size = min(pm, maximum) if pm and pm > 0 else default
         since, upto, offset = None, now, 0
 
+    if family == DIRECTORY and since is None and offset == 0 and not (tok_key and p and p.get("e")):
+        # Directory rounds open with an empty page that still carries a nextLink (documented behaviour).
+        state = {"k": scope, "sel": _sel_list(select), "ps": size, "w": window, "t": int(time.time())}
+        state.update({"s": None, "u": upto, "o": 0, "e": 1})
+        link = f"{emu.base_url}{req.path}?$skiptoken={emu.codec.encode(state)}"
+        return Response(200, page_body(context, [], [("@odata.nextLink", link)]))
     entries = _round_entries(
         coll,
         shape,
@@ -230,7 +240,7 @@ def delta_page(
     values = [b for b in entries[offset : offset + size] if b is not None]
     state = {"k": scope, "sel": _sel_list(select), "ps": size, "w": window, "t": int(time.time())}
     if offset + size < len(entries):
-        state.update({"s": since, "u": upto, "o": offset + size})
+        state.update({"s": since, "u": upto, "o": offset + size, "e": 1})
         extra = [("@odata.nextLink", f"{emu.base_url}{req.path}?$skiptoken={emu.codec.encode(state)}")]
     else:
         state.update({"u": upto})

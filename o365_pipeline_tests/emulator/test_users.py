@@ -87,6 +87,9 @@ def test_delta_latest_and_bad_token(server: EmulatorServer, client: httpx.Client
 def test_changes_during_a_round_lose_nothing(fresh: EmulatorServer) -> None:
     with graph_client(fresh) as c:
         first = c.get("/v1.0/users/delta?$select=id").json()
+        assert first["value"] == [] and "@odata.nextLink" in first  # an empty page may carry a nextLink
+        first = c.get(first["@odata.nextLink"]).json()
+        assert first["value"] and "@odata.nextLink" in first
         seen = {u["id"]: u for u in first["value"]}
         mutate(
             fresh, [{"entity": "users", "op": "delete", "count": 3}, {"entity": "users", "op": "create", "count": 1}]
