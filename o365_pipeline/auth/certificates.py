@@ -185,7 +185,7 @@ def pick(
     if subject.strip() in ("", "*"):
         return usable[0]
     for exact in (True, False):
-        for cert, key in pairs:
+        for cert, key in sorted(pairs, key=lambda pair: pair[1] is None):  # prefer those with a key
             if _subject_matches(cert, subject, exact):
                 if key is None:
                     raise O365AuthError(

@@ -139,3 +139,10 @@ def test_credential_repr_hides_the_key(app_cert: GeneratedCert) -> None:
     credential = load_credential(app_cert.pem())
     assert "PRIVATE KEY" not in repr(credential)
     assert credential.msal_credential()["public_certificate"].startswith("-----BEGIN CERTIFICATE-----")
+
+
+def test_subject_prefers_the_certificate_that_has_its_key() -> None:
+    keyless = make_cert("twin-app", slot=3)
+    with_key = make_cert("twin-app", slot=2)
+    store = keyless.cert_pem() + with_key.pem()
+    assert load_credential(store, subject="twin-app").thumbprint_sha256 == thumbprint_sha256(with_key.cert)
