@@ -87,3 +87,14 @@ def test_stats_count_and_reset(server: EmulatorServer, client: httpx.Client) -> 
     st = _admin(server, "/_emulator/stats")
     assert st["by_route"]["users"] == {"200": 1, "400": 1}
     assert st["bytes_sent"] > 0
+
+
+def test_throttle_admin_route_switches_and_tunes_limits() -> None:
+    with EmulatorServer() as s, httpx.Client(verify=tls(s), headers={"Authorization": f"Bearer {get_token(s)}"}) as c:
+        assert _admin(s, "/_emulator/throttle")["enabled"] is False
+        cfg = _admin(s, "/_emulator/throttle", {"enabled": True, "global_requests": 3, "window_s": 5})
+        assert cfg["enabled"] and cfg["global_requests"] == 3
+        codes = [c.get(f"{s.base_url}/v1.0/organization").status_code for _ in range(5)]
+        assert codes[:3] == [200, 200, 200] and codes[3:] == [429, 429]
+        r = httpx.post(f"{s.base_url}/_emulator/throttle", json={"nope": 1}, verify=tls(s))
+        assert r.status_code == 400

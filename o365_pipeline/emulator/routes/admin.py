@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import random
 from typing import TYPE_CHECKING, Any
@@ -62,6 +63,25 @@ def register(emu: Emulator) -> None:
             raise GraphError(400, "BadRequest", str(exc)) from exc
         return emu.json_response({"faults": emu.faults.rates})
 
+    def throttle(req: Request) -> Response:
+        t = emu.throttle
+        if req.method == "POST":
+            body = _body(req)
+            known = {f.name for f in dataclasses.fields(t.config)} - {"extra"}
+            for k, v in body.items():
+                if k == "enabled":
+                    t.enabled = bool(v)
+                elif k in known:
+                    setattr(t.config, k, type(getattr(t.config, k))(v))
+                else:
+                    raise GraphError(
+                        400, "BadRequest", f"unknown throttle setting {k!r}; known: enabled, {sorted(known)}"
+                    )
+        cfg = {k: v for k, v in dataclasses.asdict(t.config).items() if k != "extra"}
+        return emu.json_response({"enabled": t.enabled, **cfg})
+
+    r.add("GET", r"/_emulator/throttle", throttle, name="admin_throttle", kind="admin")
+    r.add("POST", r"/_emulator/throttle", throttle, name="admin_throttle", kind="admin")
     r.add("GET", r"/_emulator/truth", truth, name="admin_truth", kind="admin")
     r.add("POST", r"/_emulator/mutate", mutate, name="admin_mutate", kind="admin")
     r.add("GET", r"/_emulator/stats", stats, name="admin_stats", kind="admin")
