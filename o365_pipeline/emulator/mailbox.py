@@ -574,6 +574,8 @@ class MailboxStore:
         self.anchor = dt.datetime(now.year, now.month, now.day, tzinfo=dt.UTC)
         self.anchor_naive = self.anchor.replace(tzinfo=None)
         self.lru = LRU(lru_items)
+        self.warm_state = "off"  # off | running | done (see warm())
+        self.warm_items = 0
         self._boxes: dict[str, Mailbox] = {}
         self._lock = threading.Lock()
         names = random.Random(f"contacts:{seed}")
@@ -623,14 +625,19 @@ class MailboxStore:
     def warm(self, stop: threading.Event) -> int:
         """Pre-render every mailbox's messages (default form) into the LRU until it is full; returns items."""
         done = 0
-        for mb in self.readable():
-            for fi in range(len(FOLDERS)):
-                if stop.is_set() or done + mb.counts[fi] > self.lru.capacity * 0.9:
-                    return done
-                mb.messages(fi).rendered(MESSAGE_SHAPE, None)
-                done += mb.counts[fi]
-                stop.wait(0.0005)  # let request threads have the GIL
-        return done
+        self.warm_state = "running"
+        try:
+            for mb in self.readable():
+                for fi in range(len(FOLDERS)):
+                    if stop.is_set() or done + mb.counts[fi] > self.lru.capacity * 0.9:
+                        return done
+                    mb.messages(fi).rendered(MESSAGE_SHAPE, None)
+                    done += mb.counts[fi]
+                    self.warm_items = done
+                stop.wait(0.0002)  # let request threads have the GIL
+            return done
+        finally:
+            self.warm_state = "done"
 
     def readable(self) -> Iterator[Mailbox]:
         """Mailboxes of live users that Graph would serve."""

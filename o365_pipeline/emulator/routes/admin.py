@@ -50,7 +50,11 @@ def register(emu: Emulator) -> None:
         return emu.json_response({"seq": emu.clock.now, "changes": changes})
 
     def stats(req: Request) -> Response:
-        return emu.json_response(emu.stats.snapshot())
+        snap = emu.stats.snapshot()
+        mb = emu.mailboxes
+        if mb is not None:
+            snap["warm"] = {"state": mb.warm_state, "messages": mb.warm_items}
+        return emu.json_response(snap)
 
     def stats_reset(req: Request) -> Response:
         emu.stats.reset()
