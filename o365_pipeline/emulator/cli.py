@@ -47,9 +47,15 @@ def main(argv: list[str]) -> int:
             host=args.host,
             port=args.port,
         )
-        server.start()
-    except (ValueError, OSError) as exc:
+    except ValueError as exc:
         print(f"emulator: {exc}", file=sys.stderr)
+        return 2
+    try:
+        server.start()
+    except OSError as exc:
+        print(
+            f"emulator: --host/--port: cannot listen on {args.host}:{args.port}: {exc.strerror or exc}", file=sys.stderr
+        )
         return 2
     stop = threading.Event()
 
