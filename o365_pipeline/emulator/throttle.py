@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import email.utils
 import random
 import threading
 import time
@@ -9,7 +10,7 @@ from collections import defaultdict, deque
 from dataclasses import dataclass, field
 from typing import Any
 
-FAULT_KINDS = ("429", "503", "reset", "truncate", "expire_delta", "expire_token")
+FAULT_KINDS = ("429", "503", "reset", "truncate", "expire_delta", "expire_token", "retry_after_date")
 
 
 def parse_faults(spec: str) -> dict[str, float]:
@@ -66,9 +67,12 @@ class Faults:
             return self._rng.random() < rate
 
     def retry_after(self) -> str:
-        """A fractional Retry-After value, as Graph sends for 429."""
+        """A fractional Retry-After value, as Graph sends for 429 (an HTTP date at the retry_after_date rate)."""
         with self._lock:
-            return f"{self._rng.uniform(0.05, 0.4):.3f}"
+            secs = self._rng.uniform(0.05, 0.4)
+        if self.hit("retry_after_date"):
+            return email.utils.formatdate(time.time() + 1 + secs, usegmt=True)
+        return f"{secs:.3f}"
 
 
 class Stats:

@@ -98,3 +98,15 @@ def test_throttle_admin_route_switches_and_tunes_limits() -> None:
         assert codes[:3] == [200, 200, 200] and codes[3:] == [429, 429]
         r = httpx.post(f"{s.base_url}/_emulator/throttle", json={"nope": 1}, verify=tls(s))
         assert r.status_code == 400
+
+
+def test_retry_after_can_be_an_http_date() -> None:
+    import email.utils
+
+    with (
+        EmulatorServer(faults={"429": 1.0, "retry_after_date": 1.0}) as s,
+        httpx.Client(verify=tls(s), headers={"Authorization": f"Bearer {get_token(s)}"}) as c,
+    ):
+        r = c.get(f"{s.base_url}/v1.0/users")
+        assert r.status_code == 429
+        assert email.utils.parsedate_to_datetime(r.headers["Retry-After"]) is not None
