@@ -75,7 +75,7 @@ def run_sync(
     pipeline = make_pipeline(config)
     pipeline.drop()  # local state is restored from the destination: a crashed run leaves nothing behind
     with make_client(auth) as client:
-        run = SyncRun(client=client)
+        run = SyncRun(client=client, users=config.users)
         source = o365_source(run, entities=tuple(entities) or config.entities)
         load_info = pipeline.run(source, refresh="drop_resources" if full_refresh else None)
     load_info.raise_on_failed_jobs()

@@ -1,6 +1,5 @@
 """Raw tables: one Dagster asset per entity, materialized together by dlt through dagster-dlt."""
 
-
 from collections.abc import Iterator
 
 import dagster as dg
@@ -62,7 +61,7 @@ def o365_raw_tables(
     settings.duckdb_path.parent.mkdir(parents=True, exist_ok=True)
     o365.validate()
     with make_client(o365) as client:
-        run = SyncRun(client=client)
+        run = SyncRun(client=client, users=settings.users)
         results = dlt.run(
             context=context,
             dlt_source=o365_source(run),

@@ -1,6 +1,5 @@
 """dbt models as Dagster assets (dagster-dbt); dbt tests become asset checks."""
 
-
 import os
 from collections.abc import Iterator
 from typing import Any

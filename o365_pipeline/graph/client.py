@@ -6,6 +6,7 @@ request path only.
 
 from __future__ import annotations
 
+import copy
 import email.utils
 import random
 import ssl
@@ -68,15 +69,18 @@ class RequestStats:
     throttled: int = 0
     retries: int = 0
     bytes: int = 0
+    parent: RequestStats | None = field(default=None, repr=False, compare=False)
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False, compare=False)
 
     def add(self, *, requests: int = 0, throttled: int = 0, retries: int = 0, nbytes: int = 0) -> None:
-        """Add to the counters."""
+        """Add to the counters (and to the parent's, for a per-entity view of a shared client)."""
         with self._lock:
             self.requests += requests
             self.throttled += throttled
             self.retries += retries
             self.bytes += nbytes
+        if self.parent is not None:
+            self.parent.add(requests=requests, throttled=throttled, retries=retries, nbytes=nbytes)
 
     def snapshot(self) -> dict[str, int]:
         """The counters as a plain dict."""
@@ -120,7 +124,7 @@ class GraphClient:
         self.base_url = graph_root.rstrip("/") + "/v1.0"
         self.stats = RequestStats()
         self._token_provider = token_provider
-        self._token: str | None = None
+        self._token: list[str] = []  # shared by every view of this client
         self._token_lock = threading.Lock()
         self._max_attempts = max_attempts
         self._backoff_base = backoff_base
@@ -148,6 +152,12 @@ class GraphClient:
     def __exit__(self, *exc: object) -> None:
         self.close()
 
+    def view(self) -> GraphClient:
+        """The same client (connections, token, concurrency limits) counting its requests separately."""
+        clone = copy.copy(self)
+        clone.stats = RequestStats(parent=self.stats)
+        return clone
+
     def url(self, path: str) -> str:
         """Absolute URL of a path relative to ``/v1.0`` (absolute URLs pass through)."""
         if path.startswith("https://") or path.startswith("http://"):
@@ -156,9 +166,9 @@ class GraphClient:
 
     def _bearer(self, force_refresh: bool = False) -> str:
         with self._token_lock:
-            if force_refresh or self._token is None:
-                self._token = self._token_provider(force_refresh)
-            return self._token
+            if force_refresh or not self._token:
+                self._token[:] = [self._token_provider(force_refresh)]
+            return self._token[0]
 
     @contextmanager
     def _slot(self, mailbox: str | None) -> Iterator[None]:

@@ -1,13 +1,15 @@
-"""The dlt source: one resource per entity of :data:`ENTITIES`, reading Graph through :class:`GraphClient`.
+"""The dlt source: one resource per entity of :data:`ENTITIES`, each fed by its reader (:mod:`.readers`).
 
-Delta entities keep their deltaLink in dlt resource state, which dlt commits together with the loaded
-rows: a crashed run neither skips nor repeats changes. Rows removed upstream (``@removed``) are written
-with ``is_deleted = true``, a dlt ``hard_delete`` column, so the merge deletes them from the raw table.
+Delta entities keep their deltaLinks (one per stream: per mailbox, folder, drive) in dlt resource state,
+which dlt commits together with the loaded rows: a crashed run neither skips nor repeats changes. Rows
+removed upstream carry ``is_deleted = true``, a dlt ``hard_delete`` column, so the merge deletes them:
+deleted upstream means gone from the raw table.
 """
 
 from __future__ import annotations
 
 import itertools
+import logging
 import threading
 import time
 from collections.abc import Iterator, Sequence
@@ -19,10 +21,13 @@ from dlt.common.normalizers.naming.snake_case import NamingConvention as SnakeCa
 from dlt.extract.resource import DltResource
 
 from .client import GraphClient
-from .entities import Entity, select_entities
+from .entities import PER_USER_READERS, Entity, select_entities
+from .readers import DELETED_COLUMN, READERS, Drop, KeepState, ReadContext, Rows, Skipped
+from .tenant import Tenant
+
+log = logging.getLogger(__name__)
 
 _NAMING = SnakeCaseNaming()
-DELETED_COLUMN = "is_deleted"
 SEQUENCE_COLUMN = "sync_seq"
 
 
@@ -32,30 +37,32 @@ class EntityStats:
 
     rows: int = 0
     deleted: int = 0
-    pages: int = 0
     requests: int = 0
     throttled: int = 0
     seconds: float = 0.0
-    skipped_users: int = 0
+    skipped: int = 0
 
     def as_metadata(self) -> dict[str, int | float]:
         """Plain figures for Dagster metadata and the CLI table."""
         return {
             "rows": self.rows,
             "deleted": self.deleted,
-            "pages": self.pages,
             "requests": self.requests,
             "throttled": self.throttled,
+            "skipped": self.skipped,
             "seconds": round(self.seconds, 3),
         }
 
 
 @dataclass
 class SyncRun:
-    """One sync: the Graph client it uses and the figures each entity produced."""
+    """One sync: the Graph client it uses, the tenant's parents, and the figures each entity produced."""
 
     client: GraphClient | None
+    users: Sequence[str] = ()
+    workers: int = 8
     stats: dict[str, EntityStats] = field(default_factory=dict)
+    _tenant: Tenant | None = field(default=None, repr=False)
     _sequence: Iterator[int] = field(default_factory=itertools.count, repr=False)
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
@@ -65,85 +72,108 @@ class SyncRun:
             raise RuntimeError("this o365 source was built without a Graph client; build a fresh one per run")
         return self.client
 
-    def next_sequence(self) -> int:
-        """A number that grows with every row, so the last copy of a replayed item wins the merge."""
+    @property
+    def tenant(self) -> Tenant:
+        """Users, groups, plans, teams and businesses, listed once for every resource of the run."""
         with self._lock:
-            return next(self._sequence)
+            if self._tenant is None:
+                self._tenant = Tenant(self.require_client(), self.users)
+            return self._tenant
 
-
-def _row(item: dict[str, Any], run: SyncRun) -> dict[str, Any]:
-    removed = "@removed" in item
-    row = {"id": item["id"], DELETED_COLUMN: True} if removed else {**item, DELETED_COLUMN: False}
-    row[SEQUENCE_COLUMN] = run.next_sequence()
-    return row
-
-
-def _complete(entity: Entity, client: GraphClient, items: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """Replace partial update entries (selected properties missing) with the full item, read via ``$batch``."""
-    if not entity.item_path or not entity.select:
-        return items
-    select = ",".join(entity.select)
-    partial = {
-        item["id"]: entity.item_path.format(id=item["id"]) + f"?$select={select}"
-        for item in items
-        if "@removed" not in item and not all(name in item for name in entity.select)
-    }
-    if not partial:
-        return items
-    full = client.batch_get(list(partial.values()))
-    return [full.get(partial[item["id"]], item) if item["id"] in partial else item for item in items]
-
-
-def _delta_rows(entity: Entity, run: SyncRun) -> Iterator[list[dict[str, Any]]]:
-    """Yield one list of rows per delta page; store the new deltaLink in state when the round ends."""
-    client = run.require_client()
-    state = dlt.current.resource_state()
-    stats = run.stats.setdefault(entity.name, EntityStats())
-    before = client.stats.snapshot()
-    started = time.perf_counter()
-    delta_link = state.get("delta_link")
-    params: dict[str, str] | None = None
-    if delta_link is None:
-        params = {}
-        if entity.select:
-            params["$select"] = ",".join(entity.select)
-        if entity.page_size:
-            params["$top"] = str(entity.page_size)
-    for page in client.iter_delta(delta_link or entity.path, params=params):
-        rows = [_row(item, run) for item in _complete(entity, client, page.items)]
-        stats.pages += 1
-        stats.rows += len(rows)
-        stats.deleted += sum(1 for row in rows if row[DELETED_COLUMN])
-        if rows:
-            yield rows
-        if page.delta_link:
-            state["delta_link"] = page.delta_link
-    after = client.stats.snapshot()
-    stats.requests += after["requests"] - before["requests"]
-    stats.throttled += after["throttled"] - before["throttled"]
-    stats.seconds += time.perf_counter() - started
+    def number(self, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        """Stamp rows with a growing number, so the last copy of a replayed item wins the merge."""
+        with self._lock:
+            for row in rows:
+                row[SEQUENCE_COLUMN] = next(self._sequence)
+        return rows
 
 
 def column_hints(entity: Entity) -> dict[str, dict[str, Any]]:
-    """dlt column hints: the entity's declared columns, the hard-delete flag and the replay order."""
+    """dlt column hints: the entity's declared columns and, for merged tables, the hard-delete flag and the
+    replay order."""
     hints: dict[str, dict[str, Any]] = {
         _NAMING.normalize_identifier(name): {"data_type": data_type, "nullable": True}
         for name, data_type in entity.columns.items()
         if name != "id"
     }
-    hints[DELETED_COLUMN] = {"data_type": "bool", "hard_delete": True}
-    hints[SEQUENCE_COLUMN] = {"data_type": "bigint", "dedup_sort": "desc"}
+    merged = entity.strategy != "replace"
+    hints[DELETED_COLUMN] = {"data_type": "bool", **({"hard_delete": True} if merged else {})}
+    hints[SEQUENCE_COLUMN] = {"data_type": "bigint", **({"dedup_sort": "desc"} if merged else {})}
     return hints
 
 
+def primary_key(entity: Entity) -> tuple[str, ...]:
+    """``(user_id, id)`` where Graph ids are per mailbox, else ``id``."""
+    return ("user_id", "id") if entity.reader in PER_USER_READERS else ("id",)
+
+
+def _stored_keys(table: str, drop: Drop) -> list[dict[str, Any]]:
+    """Deletion rows for the stored rows a :class:`Drop` covers; none when the table does not exist yet."""
+    columns = [*drop.scope, *([drop.parent_column] if drop.parent_column else [])]
+    where = [f"{column} = %s" for column in drop.scope]
+    args: list[Any] = list(drop.scope.values())
+    if drop.parent_column:
+        placeholders = ", ".join(["%s"] * len(drop.parents)) or "null"
+        where.append(f"{drop.parent_column} {'not in' if drop.other_parents else 'in'} ({placeholders})")
+        args += list(drop.parents)
+    with dlt.current.pipeline().sql_client() as client:
+        name = client.make_qualified_table_name(table)
+        try:
+            query = f"select {', '.join(['id', *columns])} from {name}"
+            rows = client.execute_sql(query + (f" where {' and '.join(where)}" if where else ""), *args) or []
+        except Exception as exc:  # first run: the table does not exist yet, nothing stored to drop
+            if "does not exist" not in str(exc):
+                raise
+            return []
+    return [
+        {"id": row[0], **dict(zip(columns, row[1:], strict=True)), DELETED_COLUMN: True}
+        for row in rows
+        if row[0] not in drop.keep
+    ]
+
+
+def _extract(entity: Entity, run: SyncRun) -> Iterator[list[dict[str, Any]]]:
+    """Run the entity's reader; turn its events into rows, state and figures on this (dlt's) thread."""
+    client = run.require_client().view()
+    state = dlt.current.resource_state()
+    links: dict[str, str] = state.setdefault("links", {})
+    stats = run.stats.setdefault(entity.name, EntityStats())
+    started = time.perf_counter()
+    context = ReadContext(entity, client, run.tenant, dict(links), dict(state), workers=run.workers)
+    try:
+        for event in READERS[entity.reader](context):
+            if isinstance(event, Rows):
+                stats.rows += len(event.rows)
+                stats.deleted += sum(1 for row in event.rows if row[DELETED_COLUMN])
+                yield run.number(event.rows)
+            elif isinstance(event, KeepState):
+                (links if event.section == "links" else state)[event.key] = event.value
+            elif isinstance(event, Drop):
+                rows = _stored_keys(entity.name, event)
+                stats.deleted += len(rows)
+                if rows:
+                    yield run.number(rows)
+            elif isinstance(event, Skipped):
+                stats.skipped += 1
+    finally:
+        stats.requests += client.stats.requests
+        stats.throttled += client.stats.throttled
+        stats.seconds += time.perf_counter() - started
+    if stats.skipped:
+        log.warning("%s: skipped %d mailboxes/parents that cannot be read", entity.name, stats.skipped)
+
+
 def build_resource(entity: Entity, run: SyncRun) -> DltResource:
-    """The dlt resource of one entity: merge on ``id``, rows flagged deleted removed by the merge."""
+    """The dlt resource of one entity: merge on its key (or replace for small reference data)."""
+    disposition: Any = (
+        "replace" if entity.strategy == "replace" else {"disposition": "merge", "strategy": "delete-insert"}
+    )
     return dlt.resource(
-        _delta_rows(entity, run) if run.client is not None else iter(()),
+        _extract(entity, run) if run.client is not None else iter(()),
         name=entity.name,
         table_name=entity.name,
-        primary_key="id",
-        write_disposition={"disposition": "merge", "strategy": "delete-insert"},
+        primary_key=primary_key(entity),
+        write_disposition=disposition,
         columns=column_hints(entity),
     )
 
@@ -153,8 +183,8 @@ def o365_source(run: SyncRun, entities: Sequence[str] = ()) -> list[DltResource]
     """Office 365 data from Microsoft Graph, one resource per entity (``O365_ENTITIES`` selects).
 
     Args:
-        run: the sync this source belongs to (client, full refresh flag, figures). Build a fresh
-            source and run for every pipeline run: dlt resources are single-use generators.
+        run: the sync this source belongs to (client, parents, figures). Build a fresh source and run for
+            every pipeline run: dlt resources are single-use generators.
         entities: raw table names to include; empty means all.
     """
     return [build_resource(entity, run) for entity in select_entities(tuple(entities))]

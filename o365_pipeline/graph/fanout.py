@@ -1,0 +1,76 @@
+"""Run many Graph streams (one per mailbox, folder, group, ...) on a few threads, streaming their pages.
+
+Pages flow through a bounded queue to the single consumer (the dlt resource generator), so memory stays flat
+however large the tenant is, and dlt state is only ever touched on the consumer's thread.
+"""
+
+from __future__ import annotations
+
+import queue
+import threading
+from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from typing import Generic, TypeVar
+
+T = TypeVar("T")
+Item = TypeVar("Item")
+
+_DONE = object()
+
+
+class _Failure(Generic[T]):
+    def __init__(self, error: BaseException) -> None:
+        self.error = error
+
+
+def fan_out(
+    tasks: Iterable[T], work: Callable[[T], Iterator[Item]], *, workers: int = 8, buffer: int = 16
+) -> Iterator[Item]:
+    """Yield what ``work(task)`` yields for every task, running up to ``workers`` tasks at once.
+
+    The first exception raised by a task stops the others and is re-raised here.
+    """
+    out: queue.Queue[object] = queue.Queue(maxsize=buffer)
+    stop = threading.Event()
+    todo = list(tasks)
+    if not todo:
+        return
+
+    def run(task: T) -> None:
+        try:
+            for item in work(task):
+                while not stop.is_set():
+                    try:
+                        out.put(item, timeout=0.2)
+                        break
+                    except queue.Full:
+                        continue
+                if stop.is_set():
+                    return
+        except BaseException as exc:  # handed to the consumer, which raises it
+            stop.set()
+            out.put(_Failure(exc))
+
+    def run_all() -> None:
+        with ThreadPoolExecutor(max_workers=max(1, min(workers, len(todo))), thread_name_prefix="graph") as pool:
+            for future in [pool.submit(run, task) for task in todo]:
+                future.result()
+        out.put(_DONE)
+
+    runner = threading.Thread(target=run_all, name="graph-fanout", daemon=True)
+    runner.start()
+    try:
+        while True:
+            item = out.get()
+            if item is _DONE:
+                return
+            if isinstance(item, _Failure):
+                raise item.error
+            yield item  # type: ignore[misc]
+    finally:
+        stop.set()
+        while runner.is_alive():  # drain so blocked producers can see `stop` and finish
+            try:
+                out.get(timeout=0.1)
+            except queue.Empty:
+                pass

@@ -1,0 +1,501 @@
+"""How each kind of entity is read from Graph: one function per ``Entity.reader``.
+
+A reader yields :class:`Event` objects: rows to load, a new deltaLink or cursor to keep, a request to drop
+what is stored locally for a scope (after a resync or a deleted parent), or a skipped mailbox. The dlt
+resource (:mod:`.source`) turns them into rows and state on its own thread; readers may fan out over
+threads with :func:`fan_out` and never touch dlt state themselves.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from .client import GraphClient
+from .entities import ENTITIES, Entity
+from .errors import GraphError
+from .fanout import fan_out
+from .tenant import Tenant, TenantUser
+
+DELETED_COLUMN = "is_deleted"
+
+
+@dataclass(frozen=True)
+class Rows:
+    """Rows for the entity's table (``is_deleted`` set on removals)."""
+
+    rows: list[dict[str, Any]]
+
+
+@dataclass(frozen=True)
+class KeepState:
+    """A value to store in the resource state once the rows before it are loaded (a deltaLink, a cursor)."""
+
+    section: str
+    key: str
+    value: Any
+
+
+@dataclass(frozen=True)
+class Drop:
+    """Delete the stored rows matching ``scope`` whose id is not in ``keep`` (or, with ``parents``, the rows
+    whose ``parent_column`` is one of them)."""
+
+    scope: Mapping[str, str]
+    keep: frozenset[str] = frozenset()
+    parent_column: str | None = None
+    parents: tuple[str, ...] = ()
+    other_parents: bool = False  # drop rows whose parent is NOT one of ``parents`` (users gone upstream)
+
+
+@dataclass(frozen=True)
+class Skipped:
+    """A mailbox, drive or parent that could not be read (unlicensed, outside the access policy)."""
+
+    owner: str
+    code: str
+
+
+Event = Rows | KeepState | Drop | Skipped
+
+
+@dataclass
+class ReadContext:
+    """What a reader works with: the client, the tenant's parents, a snapshot of its state, settings."""
+
+    entity: Entity
+    client: GraphClient
+    tenant: Tenant
+    links: Mapping[str, str]
+    state: Mapping[str, Any]
+    workers: int = 8
+    calendar_window: tuple[dt.datetime, dt.datetime] = field(
+        default_factory=lambda: (
+            dt.datetime.now(dt.UTC) - dt.timedelta(days=365),
+            dt.datetime.now(dt.UTC) + dt.timedelta(days=365),
+        )
+    )
+
+
+def removed(item: Mapping[str, Any]) -> bool:
+    """Whether a delta item reports a deletion (``@removed``, or a drive ``deleted`` facet)."""
+    return "@removed" in item or "deleted" in item
+
+
+def shape(item: Mapping[str, Any], extra: Mapping[str, str] | None = None) -> dict[str, Any]:
+    """A row from a Graph item: deletions keep only the id; annotations (``@odata.*``) are dropped."""
+    if removed(item):
+        return {"id": item["id"], DELETED_COLUMN: True, **(extra or {})}
+    row = {key: value for key, value in item.items() if not key.startswith("@")}
+    row[DELETED_COLUMN] = False
+    if extra:
+        row.update(extra)
+    return row
+
+
+def _params(entity: Entity, top: bool = True) -> dict[str, str]:
+    params: dict[str, str] = {}
+    if entity.select:
+        params["$select"] = ",".join(entity.select)
+    if top and entity.page_size:
+        params["$top"] = str(entity.page_size)
+    return params
+
+
+def delta_stream(
+    ctx: ReadContext,
+    key: str,
+    path: str,
+    params: Mapping[str, str] | None,
+    *,
+    scope: Mapping[str, str],
+    mailbox: str | None = None,
+    headers: Mapping[str, str] | None = None,
+) -> Iterator[Event]:
+    """One delta stream from its stored deltaLink (or ``path`` the first time), ending with its new link.
+
+    When the stored token has expired (GRAPH_NOTES: 410, or a ``syncStateNotFound``/``resync*`` code) the
+    stream starts over (from the ``Location`` Graph offers, if any) and afterwards asks to drop what is stored
+    for ``scope`` but was not returned by the new full round.
+    """
+    link = ctx.links.get(key)
+    resync_ids: set[str] | None = None
+    while True:
+        try:
+            for page in ctx.client.iter_delta(
+                link or path, params=None if link else params, headers=headers, mailbox=mailbox
+            ):
+                rows = [shape(item, scope) for item in page.items]
+                if resync_ids is not None:
+                    resync_ids.update(row["id"] for row in rows if not row[DELETED_COLUMN])
+                if rows:
+                    yield Rows(rows)
+                if page.delta_link:
+                    yield KeepState("links", key, page.delta_link)
+            break
+        except GraphError as exc:
+            if not (link and exc.is_delta_expired) or resync_ids is not None:
+                raise
+            link = exc.location
+            resync_ids = set()
+    if resync_ids is not None:
+        yield Drop(scope=dict(scope), keep=frozenset(resync_ids))
+
+
+def per_user(ctx: ReadContext, work: Callable[[TenantUser], Iterator[Event]]) -> Iterator[Event]:
+    """Run ``work`` for every selected user on the worker threads; unreadable mailboxes are skipped."""
+
+    def guarded(user: TenantUser) -> Iterator[Event]:
+        try:
+            yield from work(user)
+        except GraphError as exc:
+            if not exc.is_mailbox_unavailable:
+                raise
+            yield Skipped(user.id, exc.code)
+
+    users = ctx.tenant.users_for_content()
+    if not ctx.tenant.restricted:  # content of users deleted upstream (or no longer mail-enabled) goes too
+        yield Drop(scope={}, parent_column="user_id", parents=tuple(u.id for u in users), other_parents=True)
+    yield from fan_out(users, guarded, workers=ctx.workers)
+
+
+# ---- tenant-level readers ----------------------------------------------------------------------------
+
+
+def read_directory_delta(ctx: ReadContext) -> Iterator[Event]:
+    """users/delta, groups/delta: partial update entries are read again in full through ``$batch``."""
+    entity = ctx.entity
+    for event in delta_stream(ctx, "tenant", entity.path, _params(entity), scope={}):
+        if isinstance(event, Rows) and entity.item_path:
+            event = Rows(_complete(ctx, event.rows))
+        yield event
+
+
+def _complete(ctx: ReadContext, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    entity = ctx.entity
+    assert entity.item_path
+    select = ",".join(entity.select)
+    partial = {
+        row["id"]: f"{entity.item_path.format(id=row['id'])}?$select={select}"
+        for row in rows
+        if not row[DELETED_COLUMN] and not all(name in row for name in entity.select)
+    }
+    if not partial:
+        return rows
+    full = ctx.client.batch_get(list(partial.values()))
+    return [
+        shape(full[partial[row["id"]]]) if row["id"] in partial and partial[row["id"]] in full else row for row in rows
+    ]
+
+
+def read_members_delta(ctx: ReadContext) -> Iterator[Event]:
+    """Memberships from ``members@delta`` of groups/delta (a big group spans pages: each page adds to it)."""
+    for event in delta_stream(ctx, "tenant", ctx.entity.path, _params(ctx.entity), scope={}):
+        if not isinstance(event, Rows):
+            yield event
+            continue
+        rows: list[dict[str, Any]] = []
+        gone_groups: list[str] = []
+        for group in event.rows:
+            if group[DELETED_COLUMN]:
+                gone_groups.append(group["id"])
+                continue
+            for member in group.get("members@delta", []):
+                row = {
+                    "id": f"{group['id']}/{member['id']}",
+                    "group_id": group["id"],
+                    "member_id": member["id"],
+                    "member_type": str(member.get("@odata.type", "")).rsplit(".", 1)[-1] or None,
+                    DELETED_COLUMN: "@removed" in member,
+                }
+                rows.append(row)
+        if gone_groups:
+            yield Drop(scope={}, parent_column="group_id", parents=tuple(gone_groups))
+        if rows:
+            yield Rows(rows)
+
+
+def read_list(ctx: ReadContext) -> Iterator[Event]:
+    """A plain collection, read whole (replace)."""
+    for page in ctx.client.iter_pages(ctx.entity.path, params=_params(ctx.entity) or None):
+        yield Rows([shape(item) for item in page.get("value", [])])
+
+
+def read_date_cursor(ctx: ReadContext) -> Iterator[Event]:
+    """Audit logs: ``$filter=<cursor> ge <last seen>``; the overlap at the boundary merges away on id."""
+    entity = ctx.entity
+    assert entity.cursor
+    last = ctx.state.get("cursor")
+    params = _params(entity)
+    if last:
+        params["$filter"] = f"{entity.cursor} ge {last}"
+    newest = last
+    for page in ctx.client.iter_pages(entity.path, params=params):
+        items = page.get("value", [])
+        for item in items:
+            value = item.get(entity.cursor)
+            if value and (newest is None or value > newest):
+                newest = value
+        if items:
+            yield Rows([shape(item) for item in items])
+    if newest:
+        yield KeepState("state", "cursor", newest)
+
+
+# ---- per-user readers ---------------------------------------------------------------------------------
+
+
+def read_mailbox_delta(ctx: ReadContext) -> Iterator[Event]:
+    """One delta stream per mailbox (mailFolders/delta, contactFolders/delta)."""
+    entity = ctx.entity
+
+    def work(user: TenantUser) -> Iterator[Event]:
+        path = entity.path.format(user_id=user.id)
+        yield from delta_stream(
+            ctx, user.id, path, _params(entity, top=False), scope={"user_id": user.id}, mailbox=user.id
+        )
+
+    return per_user(ctx, work)
+
+
+def _all_ids(client: GraphClient, path: str, mailbox: str) -> list[str]:
+    return [
+        item["id"]
+        for page in client.iter_pages(path, params={"$select": "id", "$top": "1000"}, mailbox=mailbox)
+        for item in page.get("value", [])
+    ]
+
+
+def mail_folder_ids(client: GraphClient, user_id: str) -> list[str]:
+    """Every mail folder of a mailbox, child folders included (one full mailFolders/delta round)."""
+    return [
+        item["id"]
+        for page in client.iter_delta(f"users/{user_id}/mailFolders/delta", params={"$select": "id"}, mailbox=user_id)
+        for item in page.items
+        if not removed(item)
+    ]
+
+
+def read_messages_delta(ctx: ReadContext) -> Iterator[Event]:
+    """Per-folder message delta, reconciled per mailbox: a message moved between folders is deleted from the
+    old folder's stream and created in the new one, so deletions are applied last and only for ids no
+    folder of the mailbox reported as present."""
+    entity = ctx.entity
+    headers = {"Prefer": f"odata.maxpagesize={entity.page_size}"} if entity.page_size else None
+
+    def work(user: TenantUser) -> Iterator[Event]:
+        present: set[str] = set()
+        deletions: dict[str, dict[str, Any]] = {}
+        for folder_id in mail_folder_ids(ctx.client, user.id):
+            path = entity.path.format(user_id=user.id, folder_id=folder_id)
+            params = {"$select": ",".join(entity.select)} if entity.select else None
+            for event in delta_stream(
+                ctx,
+                f"{user.id}/{folder_id}",
+                path,
+                params,
+                scope={"user_id": user.id},
+                mailbox=user.id,
+                headers=headers,
+            ):
+                if isinstance(event, Rows):
+                    kept = []
+                    for row in event.rows:
+                        if row[DELETED_COLUMN]:
+                            deletions[row["id"]] = row
+                        else:
+                            present.add(row["id"])
+                            kept.append(row)
+                    if kept:
+                        yield Rows(kept)
+                elif isinstance(event, Drop):
+                    yield Drop(scope={**event.scope, "parent_folder_id": folder_id}, keep=event.keep)
+                else:
+                    yield event
+        gone = [row for message_id, row in deletions.items() if message_id not in present]
+        if gone:
+            yield Rows(gone)
+
+    return per_user(ctx, work)
+
+
+def read_contacts_delta(ctx: ReadContext) -> Iterator[Event]:
+    """Per contact folder delta, the default Contacts folder included (its id is every top folder's parent)."""
+    entity = ctx.entity
+
+    def folders(user: TenantUser) -> list[str]:
+        ids: list[str] = []
+        for page in ctx.client.iter_pages(
+            f"users/{user.id}/contacts", params={"$select": "parentFolderId", "$top": "1"}, mailbox=user.id
+        ):
+            ids += [item["parentFolderId"] for item in page.get("value", []) if item.get("parentFolderId")]
+            break
+        for page in ctx.client.iter_pages(
+            f"users/{user.id}/contactFolders", params={"$select": "id,parentFolderId"}, mailbox=user.id
+        ):
+            for item in page.get("value", []):
+                ids += [item["id"], item.get("parentFolderId") or item["id"]]
+        return list(dict.fromkeys(ids))
+
+    def work(user: TenantUser) -> Iterator[Event]:
+        for folder_id in folders(user):
+            path = entity.path.format(user_id=user.id, folder_id=folder_id)
+            yield from delta_stream(
+                ctx, f"{user.id}/{folder_id}", path, None, scope={"user_id": user.id}, mailbox=user.id
+            )
+
+    return per_user(ctx, work)
+
+
+def read_calendar_view_delta(ctx: ReadContext) -> Iterator[Event]:
+    """calendarView/delta over the sync window (no ``$select``: Graph refuses it there)."""
+    entity = ctx.entity
+    start, end = ctx.calendar_window
+    params = {
+        "startDateTime": start.strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "endDateTime": end.strftime("%Y-%m-%dT%H:%M:%SZ"),
+    }
+    headers = {"Prefer": f"odata.maxpagesize={entity.page_size}"} if entity.page_size else None
+
+    def work(user: TenantUser) -> Iterator[Event]:
+        path = entity.path.format(user_id=user.id)
+        yield from delta_stream(
+            ctx, user.id, path, params, scope={"user_id": user.id}, mailbox=user.id, headers=headers
+        )
+
+    return per_user(ctx, work)
+
+
+def read_drive_delta(ctx: ReadContext) -> Iterator[Event]:
+    """OneDrive root delta per user: ``deleted`` facets remove items; 410 resyncRequired restarts."""
+    entity = ctx.entity
+
+    def work(user: TenantUser) -> Iterator[Event]:
+        path = entity.path.format(user_id=user.id)
+        yield from delta_stream(ctx, user.id, path, _params(entity), scope={"user_id": user.id})
+
+    return per_user(ctx, work)
+
+
+def read_mailbox_list(ctx: ReadContext) -> Iterator[Event]:
+    """A small per-mailbox collection read whole (calendars)."""
+    entity = ctx.entity
+
+    def work(user: TenantUser) -> Iterator[Event]:
+        for page in ctx.client.iter_pages(entity.path.format(user_id=user.id), params=_params(entity), mailbox=user.id):
+            yield Rows([shape(item, {"user_id": user.id}) for item in page.get("value", [])])
+
+    return per_user(ctx, work)
+
+
+def read_attachments(ctx: ReadContext) -> Iterator[Event]:
+    """Attachment metadata of changed messages/events that have attachments, read through ``$batch``.
+
+    Runs its own light delta streams over the parents (``$select=id,hasAttachments`` for messages), so it
+    never depends on another table's run; a changed or deleted parent first drops its stored attachments.
+    """
+    entity = ctx.entity
+    parent = "message" if entity.name == "message_attachments" else "event"
+    parent_column = f"{parent}_id"
+    select = ",".join(entity.select)
+
+    def parent_streams(user: TenantUser) -> Iterator[tuple[str, str, dict[str, str] | None]]:
+        if parent == "message":
+            for folder_id in mail_folder_ids(ctx.client, user.id):
+                path = ENTITIES["messages"].path.format(user_id=user.id, folder_id=folder_id)
+                yield f"{user.id}/{folder_id}", path, {"$select": "id,hasAttachments"}
+        else:
+            start, end = ctx.calendar_window
+            path = ENTITIES["events"].path.format(user_id=user.id)
+            yield (
+                user.id,
+                path,
+                {
+                    "startDateTime": start.strftime("%Y-%m-%dT%H:%M:%SZ"),
+                    "endDateTime": end.strftime("%Y-%m-%dT%H:%M:%SZ"),
+                },
+            )
+
+    def work(user: TenantUser) -> Iterator[Event]:
+        for key, path, params in parent_streams(user):
+            for event in delta_stream(ctx, key, path, params, scope={"user_id": user.id}, mailbox=user.id):
+                if isinstance(event, Drop):
+                    continue  # attachments of parents gone meanwhile are dropped below, per parent
+                if not isinstance(event, Rows):
+                    yield event
+                    continue
+                changed = tuple(row["id"] for row in event.rows)
+                yield Drop(scope={"user_id": user.id}, parent_column=parent_column, parents=changed)
+                with_files = [row["id"] for row in event.rows if row.get("hasAttachments")]
+                paths = {f"users/{user.id}/{parent}s/{pid}/attachments?$select={select}": pid for pid in with_files}
+                answers = ctx.client.batch_get(list(paths), mailbox=user.id)
+                rows = [
+                    shape(item, {"user_id": user.id, parent_column: paths[path]})
+                    for path, body in answers.items()
+                    for item in body.get("value", [])
+                ]
+                if rows:
+                    yield Rows(rows)
+
+    return per_user(ctx, work)
+
+
+# ---- readers of group, team, plan and business children ------------------------------------------------
+
+
+def _children(
+    ctx: ReadContext, parents: list[str], placeholder: str, column: str, paged: bool = True
+) -> Iterator[Event]:
+    entity = ctx.entity
+
+    def work(parent_id: str) -> Iterator[Event]:
+        try:
+            for page in ctx.client.iter_pages(entity.path.format(**{placeholder: parent_id}), params=None):
+                yield Rows([shape(item, {column: parent_id}) for item in page.get("value", [])])
+        except GraphError as exc:
+            if exc.status not in (403, 404):
+                raise
+            yield Skipped(parent_id, exc.code)
+
+    return fan_out(parents, work, workers=ctx.workers)
+
+
+def read_group_list(ctx: ReadContext) -> Iterator[Event]:
+    """A collection under every Microsoft 365 group (plans, conversations)."""
+    return _children(ctx, ctx.tenant.unified_group_ids(), "group_id", "group_id")
+
+
+def read_plan_tasks(ctx: ReadContext) -> Iterator[Event]:
+    """Tasks of every plan of every Microsoft 365 group."""
+    return _children(ctx, ctx.tenant.plan_ids(), "plan_id", "plan_id")
+
+
+def read_team_list(ctx: ReadContext) -> Iterator[Event]:
+    """A collection under every team (channels)."""
+    return _children(ctx, ctx.tenant.team_ids(), "team_id", "team_id")
+
+
+def read_business_list(ctx: ReadContext) -> Iterator[Event]:
+    """A collection under every Bookings business."""
+    return _children(ctx, ctx.tenant.business_ids(), "business_id", "business_id")
+
+
+READERS: dict[str, Callable[[ReadContext], Iterator[Event]]] = {
+    "directory_delta": read_directory_delta,
+    "members_delta": read_members_delta,
+    "list": read_list,
+    "date_cursor": read_date_cursor,
+    "mailbox_delta": read_mailbox_delta,
+    "messages_delta": read_messages_delta,
+    "contacts_delta": read_contacts_delta,
+    "calendar_view_delta": read_calendar_view_delta,
+    "drive_delta": read_drive_delta,
+    "mailbox_list": read_mailbox_list,
+    "attachments": read_attachments,
+    "group_list": read_group_list,
+    "plan_tasks": read_plan_tasks,
+    "team_list": read_team_list,
+    "business_list": read_business_list,
+}

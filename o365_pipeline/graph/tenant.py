@@ -1,0 +1,96 @@
+"""The parents per-user and per-group entities fan out over, listed once per sync and shared by resources."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from .client import GraphClient
+
+
+@dataclass(frozen=True)
+class TenantUser:
+    """A user whose mailbox, calendar, contacts and drive are read."""
+
+    id: str
+    user_principal_name: str
+
+
+class Tenant:
+    """Lists users, groups, plans, teams and Bookings businesses on first use (thread-safe, memoized)."""
+
+    def __init__(self, client: GraphClient, only_users: Sequence[str] = ()) -> None:
+        self._client = client
+        self._only = {name.lower() for name in only_users}
+        self._lock = threading.RLock()  # plan_ids() lists groups inside its own computation
+        self._memo: dict[str, Any] = {}
+
+    @property
+    def restricted(self) -> bool:
+        """Whether ``O365_USERS`` narrows the users whose content is read."""
+        return bool(self._only)
+
+    def _once(self, key: str, compute: Callable[[], Any]) -> Any:
+        with self._lock:
+            if key not in self._memo:
+                self._memo[key] = compute()
+            return self._memo[key]
+
+    def _all(self, path: str, params: dict[str, str] | None = None) -> list[dict[str, Any]]:
+        return [item for page in self._client.iter_pages(path, params=params) for item in page.get("value", [])]
+
+    def users_for_content(self) -> list[TenantUser]:
+        """Members with a mail address (guests have no mailbox here), restricted by ``O365_USERS``."""
+
+        def compute() -> list[TenantUser]:
+            users = self._all("users", {"$select": "id,userPrincipalName,mail,userType", "$top": "999"})
+            chosen = [
+                TenantUser(user["id"], user.get("userPrincipalName") or "")
+                for user in users
+                if user.get("mail") and user.get("userType") != "Guest"
+            ]
+            if self._only:
+                chosen = [
+                    u for u in chosen if u.id.lower() in self._only or u.user_principal_name.lower() in self._only
+                ]
+            return chosen
+
+        return self._once("users", compute)
+
+    def unified_group_ids(self) -> list[str]:
+        """Ids of Microsoft 365 (Unified) groups: the ones with plans and conversations."""
+        return self._once(
+            "unified",
+            lambda: [
+                group["id"]
+                for group in self._all("groups", {"$select": "id,groupTypes", "$top": "999"})
+                if "Unified" in (group.get("groupTypes") or [])
+            ],
+        )
+
+    def plan_ids(self) -> list[str]:
+        """Ids of every Planner plan of every Microsoft 365 group."""
+
+        def compute() -> list[str]:
+            ids: list[str] = []
+            for group_id in self.unified_group_ids():
+                try:
+                    ids += [plan["id"] for plan in self._all(f"groups/{group_id}/planner/plans", {"$select": "id"})]
+                except Exception as exc:  # a group without Planner answers 403/404: no plans
+                    if getattr(exc, "status", 0) not in (403, 404):
+                        raise
+            return ids
+
+        return self._once("plans", compute)
+
+    def team_ids(self) -> list[str]:
+        """Ids of every team."""
+        return self._once("teams", lambda: [team["id"] for team in self._all("teams", {"$select": "id"})])
+
+    def business_ids(self) -> list[str]:
+        """Ids of every Bookings business."""
+        return self._once(
+            "businesses", lambda: [business["id"] for business in self._all("solutions/bookingBusinesses")]
+        )
