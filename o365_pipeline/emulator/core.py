@@ -10,6 +10,7 @@ import json
 import pkgutil
 import random
 import secrets
+import sys
 import uuid
 from collections.abc import Callable, Iterable
 from typing import Any
@@ -134,6 +135,10 @@ class Emulator:
             resp = Response(err.status, error_body(err.code, err.message, req.request_id, client_rid), err.headers)
         except RawError as err:
             resp = Response(err.status, json.dumps(err.body).encode(), err.headers, "application/json; charset=utf-8")
+        except Exception as exc:  # a bug in a route: answer 500 like Graph would, keep the connection usable
+            print(f"emulator: {req.method} {req.path}: {type(exc).__name__}: {exc}", file=sys.stderr)
+            body = error_body("InternalServerError", "An internal server error occurred.", req.request_id, client_rid)
+            resp = Response(500, body)
         finally:
             if slot and mailbox:
                 self.throttle.release(mailbox)

@@ -127,15 +127,28 @@ class Collection:
 
     def __init__(self, clock: SeqClock, items: Iterable[dict[str, Any]] = ()) -> None:
         self.clock = clock
-        self.items: dict[str, dict[str, Any]] = {it["id"]: it for it in items}
+        self._lock = threading.RLock()
+        given = {it["id"]: it for it in items}
+        self.items: dict[str, dict[str, Any]] = given
         # ids in first-seen order, deleted ones included: delta rounds page by position in this list,
         # so a delete in the middle of a round does not shift later items out of it.
-        self.order: list[str] = list(self.items)
+        self.order: list[str] = list(given)
         self._order_set: set[str] = set(self.order)
         self.log: list[Change] = []
         self.version = 0
         self._cache: dict[Any, tuple[int, Any]] = {}
-        self._lock = threading.Lock()
+
+    def sample(self) -> dict[str, Any] | None:
+        """Any one item (used to validate $select), or None when empty."""
+        return next(iter(self.items.values()), None)
+
+    def get(self, item_id: str) -> dict[str, Any] | None:
+        """One item by id."""
+        return self.items.get(item_id)
+
+    def count(self) -> int:
+        """Number of live items."""
+        return len(self.items)
 
     @property
     def mutated(self) -> bool:
@@ -174,7 +187,7 @@ class Collection:
             return hit[1]  # type: ignore[no-any-return]
         pos = self.positions(shape, select)
         with self._lock:
-            out = pos if len(pos) == len(self.items) else [b for b in pos if b is not None]
+            out = pos if len(pos) == self.count() else [b for b in pos if b is not None]
             self._cache[select] = (self.version, out)
         return out
 
@@ -219,6 +232,81 @@ class Collection:
             if ch.kind != "upsert" and ch.id not in self.items:
                 out[ch.id] = ch
         return list(out.values())
+
+
+class LazyCollection(Collection):
+    """A generated collection: ids known up front, item dicts built only when something needs them.
+
+    While unmutated, pages of `fast_shape` come from `render(i, select)` (bytes identical to dumps of the
+    projected dict), so reads never build dicts. A write (or anything reading `items`) materializes them.
+    """
+
+    def __init__(
+        self,
+        clock: SeqClock,
+        ids: list[str],
+        make: Any,
+        render: Any,
+        fast_shape: Shape,
+    ) -> None:
+        self._store: dict[str, dict[str, Any]] | None = None
+        super().__init__(clock)
+        self._ids = ids
+        self._make = make
+        self._render = render
+        self._fast_shape = fast_shape
+        self._index: dict[str, int] | None = None
+        self.order = list(ids)
+        self._order_set = set(ids)
+
+    @property  # type: ignore[override]
+    def items(self) -> dict[str, dict[str, Any]]:
+        if self._store is None:
+            with self._lock:
+                if self._store is None:
+                    self._store = {i: self._make(k) for k, i in enumerate(self._ids)}
+        return self._store
+
+    @items.setter
+    def items(self, value: dict[str, dict[str, Any]]) -> None:
+        self._store = value if value else None
+
+    @property
+    def materialized(self) -> bool:
+        """True once item dicts exist."""
+        return self._store is not None
+
+    def sample(self) -> dict[str, Any] | None:
+        """First item without materializing the rest."""
+        if self._store is not None:
+            return super().sample()
+        return self._make(0) if self._ids else None
+
+    def get(self, item_id: str) -> dict[str, Any] | None:
+        """One item by id without materializing the rest."""
+        if self._store is not None:
+            return self._store.get(item_id)
+        if self._index is None:
+            self._index = {i: k for k, i in enumerate(self._ids)}
+        k = self._index.get(item_id)
+        return None if k is None else self._make(k)
+
+    def count(self) -> int:
+        """Number of live items."""
+        return len(self._ids) if self._store is None else len(self._store)
+
+    def positions(self, shape: Shape, select: tuple[str, ...] | None) -> list[bytes | None]:
+        """Fast byte rendering while unmaterialized; otherwise the generic path."""
+        if self.log or shape is not self._fast_shape:
+            return super().positions(shape, select)
+        key = ("pos", select)
+        hit = self._cache.get(key)
+        if hit is not None and hit[0] == self.version:
+            return hit[1]  # type: ignore[no-any-return]
+        render = self._render
+        out: list[bytes | None] = [render(k, select) for k in range(len(self._ids))]
+        self._cache[key] = (self.version, out)
+        return out
 
 
 class TokenCodec:

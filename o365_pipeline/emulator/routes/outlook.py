@@ -149,7 +149,7 @@ def register(emu: Emulator) -> None:
         mb = box(req)
         fi = folder(mb, req.params["folder"])
         coll = mb.messages(fi)
-        s = sel(MESSAGE_SHAPE, req, next(iter(coll.items.values()), None))
+        s = sel(MESSAGE_SHAPE, req, coll.sample())
         return list_page(
             req,
             emu,
@@ -170,8 +170,8 @@ def register(emu: Emulator) -> None:
         s = None
         for fi in range(len(FOLDERS)):
             coll = mb.messages(fi)
-            if s is None and coll.items:
-                s = sel(MESSAGE_SHAPE, req, next(iter(coll.items.values())))
+            if s is None and coll.count():
+                s = sel(MESSAGE_SHAPE, req, coll.sample())
             rendered += coll.rendered(MESSAGE_SHAPE, s)
         return list_page(
             req,
@@ -373,7 +373,7 @@ def register(emu: Emulator) -> None:
 
     def contact_list(req: Request, mb: Mailbox, ci: int) -> Response:
         coll = mb.contacts(ci)
-        s = sel(CONTACT_SHAPE, req, next(iter(coll.items.values()), None))
+        s = sel(CONTACT_SHAPE, req, coll.sample())
         return list_page(
             req,
             emu,
@@ -489,7 +489,7 @@ def mutate_messages(store: MailboxStore, op: str, n: int, rng: random.Random) ->
             coll.upsert(mb.make_message(fi, idx, mid))
             out.append(f"{mb.user_id}/{mid}")
             continue
-        nonempty = [fi for fi in range(len(FOLDERS)) if mb.messages(fi).items]
+        nonempty = [fi for fi in range(len(FOLDERS)) if mb.messages(fi).count()]
         if not nonempty:
             continue
         fi = rng.choice(nonempty)

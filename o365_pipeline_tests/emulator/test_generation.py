@@ -1,0 +1,38 @@
+"""The fast message renderer must produce exactly what rendering the message dict produces."""
+
+from __future__ import annotations
+
+from o365_pipeline.emulator.core import Emulator
+from o365_pipeline.emulator.mailbox import MESSAGE_SHAPE
+from o365_pipeline.emulator.odata import dumps
+
+SELECT = tuple(sorted(["subject", "from", "toRecipients", "isRead", "flag", "categories", "bodyPreview"]))
+
+
+def test_fragment_rendering_equals_dict_rendering() -> None:
+    emu = Emulator(seed=5, scale="small")
+    checked = 0
+    for mb in emu.mailboxes.readable():
+        for fi in range(len(mb.counts)):
+            for i in range(mb.counts[fi]):
+                item = mb.make_message(fi, i)
+                for sel in (None, SELECT, ("subject",)):
+                    assert mb.render_message(fi, i, sel) == dumps(MESSAGE_SHAPE.project(item, sel))
+                checked += 1
+    assert checked > 100
+
+
+def test_lazy_folder_pages_do_not_build_dicts_until_written() -> None:
+    emu = Emulator(seed=5, scale="small")
+    mb = next(emu.mailboxes.readable())
+    coll = mb.messages(0)
+    assert coll.rendered(MESSAGE_SHAPE, None) and coll.rendered(MESSAGE_SHAPE, SELECT)
+    assert not coll.materialized
+    first = coll.sample()
+    assert first is not None and coll.get(first["id"]) == first
+    assert not coll.materialized
+    pinned = mb.pin_messages(0)
+    pinned.remove(first["id"])
+    assert pinned.materialized and first["id"] not in {
+        m["id"] for m in map(eval_json, pinned.rendered(MESSAGE_SHAPE, None))
+    }
