@@ -711,11 +711,7 @@ class MailboxStore:
         return box
 
     def warm(self, stop: threading.Event) -> int:
-        """Generate every mailbox's message dicts into the LRU until it is nearly full; returns items.
-
-        The default (no $select) form renders from a byte template without dicts; any $select renders
-        from these dicts, so warm collections answer both quickly.
-        """
+        """Pre-render every mailbox's messages (default form) into the LRU until it is nearly full."""
         done = 0
         self.warm_state = "running"
         try:
@@ -723,9 +719,7 @@ class MailboxStore:
                 for fi in range(len(FOLDERS)):
                     if stop.is_set() or done + mb.counts[fi] > self.lru.capacity * 0.9:
                         return done
-                    coll = mb.messages(fi)
-                    if coll.count():
-                        coll.items  # noqa: B018 - materialize the dicts; $select pages render from them
+                    mb.messages(fi).rendered(MESSAGE_SHAPE, None)
                     done += mb.counts[fi]
                     self.warm_items = done
                 stop.wait(0.0002)  # let request threads have the GIL

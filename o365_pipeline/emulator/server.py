@@ -126,8 +126,9 @@ class EmulatorServer:
         self._httpd: _HttpsServer | None = None
         self._thread: threading.Thread | None = None
         self._tls: TlsFiles | None = None
-        # Pre-render message pages in the background (bench/large), so the first sync reads cached bytes.
-        self.warm = scale != "small"
+        # Set True before start() to pre-render message pages (default form) in a background thread.
+        # Off by default: pages render fast from fragments and a warm thread would compete for the GIL.
+        self.warm = False
         self._warm_stop = threading.Event()
 
     @property
