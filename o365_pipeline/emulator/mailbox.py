@@ -28,7 +28,7 @@ SINGLE = 0xFFFF
 
 MESSAGE_SHAPE = Shape("#microsoft.graph.message", None, OUTLOOK, plain=True)
 FOLDER_SHAPE = Shape("#microsoft.graph.mailFolder", None, OUTLOOK)
-EVENT_SHAPE = Shape("#microsoft.graph.event", None, OUTLOOK)
+EVENT_SHAPE = Shape("#microsoft.graph.event", None, OUTLOOK)  # items carry internal _start/_end/_attachments
 CALENDAR_SHAPE = Shape("#microsoft.graph.calendar", None, OUTLOOK)
 CONTACT_SHAPE = Shape("#microsoft.graph.contact", None, OUTLOOK)
 CFOLDER_SHAPE = Shape("#microsoft.graph.contactFolder", None, OUTLOOK)

@@ -191,3 +191,15 @@ def test_ids_work_percent_encoded_or_not_and_delta_function_form(client: httpx.C
     assert a.json()["value"] == b.json()["value"]
     r = client.get(f"/v1.0/users/{uid}/mailFolders/AAMkAnotAFolder%3D/messages")
     assert r.status_code == 404 and r.json()["error"]["code"] == "ErrorItemNotFound"
+
+
+def test_events_list_has_singles_and_series_masters(client: httpx.Client) -> None:
+    uid = _mailbox_users(client)[0]
+    items, _ = all_pages(client, f"/v1.0/users/{uid}/events?$top=5")
+    types = {e["type"] for e in items}
+    assert types == {"singleInstance", "seriesMaster"}
+    masters = {e["id"] for e in items if e["type"] == "seriesMaster"}
+    view, _ = delta_round(client, f"/v1.0/users/{uid}/calendarView/delta?{WINDOW}")
+    assert masters == {e["seriesMasterId"] for e in view if e["seriesMasterId"]}
+    assert all("_start" not in e for e in items)
+    assert client.get(f"/v1.0/users/{uid}/events?$top=1&$select=id").json()["value"][0].keys() <= {"id", "@odata.etag"}

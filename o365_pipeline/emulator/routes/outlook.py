@@ -281,6 +281,54 @@ def register(emu: Emulator) -> None:
             in_window=_in_window,
         )
 
+    def series_masters(mb: Mailbox) -> list[dict[str, Any]]:
+        """One seriesMaster per recurring series, derived from its first listed instance."""
+        firsts: dict[str, dict[str, Any]] = {}
+        for it in mb.events().items.values():
+            master = it.get("seriesMasterId")
+            if master and master not in firsts:
+                firsts[master] = it
+        out = []
+        for master, first in firsts.items():
+            start = dt.datetime.fromtimestamp(first["_start"], dt.UTC)
+            out.append(
+                {
+                    **first,
+                    "id": master,
+                    "type": "seriesMaster",
+                    "seriesMasterId": None,
+                    "recurrence": {
+                        "pattern": {
+                            "type": "weekly",
+                            "interval": 1,
+                            "daysOfWeek": [start.strftime("%A").lower()],
+                            "firstDayOfWeek": "sunday",
+                        },
+                        "range": {"type": "noEnd", "startDate": start.strftime("%Y-%m-%d"), "endDate": "0001-01-01"},
+                    },
+                }
+            )
+        return out
+
+    @r.graph("GET", rf"{U}/(?:calendar/)?events", name="user_events", kind="outlook")
+    def user_events(req: Request) -> Response:
+        mb = box(req)
+        singles = [it for it in mb.events().items.values() if it["type"] == "singleInstance"]
+        items = singles + series_masters(mb)
+        s = sel(EVENT_SHAPE, req, items[0] if items else None)
+        return list_page(
+            req,
+            emu,
+            scope=f"userevents:{mb.user_id}",
+            rendered=[dumps(EVENT_SHAPE.project(i, s)) for i in items],
+            context=CTX + f"users('{mb.user_id}')/events",
+            default=10,
+            maximum=1000,
+            family=OUTLOOK,
+            style="skip",
+            prefer=True,
+        )
+
     @r.graph("GET", rf"{U}/events/(?P<event>{SEG})/attachments", name="event_attachments", kind="outlook")
     def event_atts(req: Request) -> Response:
         mb = box(req)
