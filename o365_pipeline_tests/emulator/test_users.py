@@ -103,3 +103,9 @@ def test_changes_during_a_round_lose_nothing(fresh: EmulatorServer) -> None:
         live = sorted(i for i, u in seen.items() if "@removed" not in u)
         assert len(live) == truth(fresh)["users"]["count"]
         assert _digest(live) == truth(fresh)["users"]["ids_sha256"]
+
+
+def test_count_segment(client: httpx.Client) -> None:
+    assert client.get("/v1.0/users/$count").status_code == 400
+    r = client.get("/v1.0/users/$count", headers={"ConsistencyLevel": "eventual"})
+    assert r.status_code == 200 and r.text == "20"

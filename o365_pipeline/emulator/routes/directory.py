@@ -54,6 +54,19 @@ def register(emu: Emulator) -> None:
             maximum=999,
         )
 
+    def count_of(coll: Any) -> Any:
+        def handler(req: Request) -> Response:
+            if req.header("consistencylevel").lower() != "eventual":
+                raise GraphError(
+                    400, "Request_BadRequest", "$count is not currently supported without ConsistencyLevel: eventual."
+                )
+            return Response(200, str(len(coll.items)).encode(), content_type="text/plain; charset=utf-8")
+
+        return handler
+
+    r.add("GET", r"/users/(?:\$|%24)count", count_of(d.users), name="users_count", kind="directory", cost=1)
+    r.add("GET", r"/groups/(?:\$|%24)count", count_of(d.groups), name="groups_count", kind="directory", cost=1)
+
     @r.graph("GET", rf"/users/(?P<user>{SEG})", name="user", kind="directory", cost=1)
     def user(req: Request) -> Response:
         u = d.find_user(req.params["user"])
