@@ -265,11 +265,12 @@ class Mailbox:
             yield make_id(K_MESSAGE, self.idx, fi, i, seed)
 
     def _build_messages(self, fi: int) -> Collection:
+        ids = list(self.base_message_ids(fi))
         return LazyCollection(
             self.store.clock,
-            list(self.base_message_ids(fi)),
-            lambda i: self.make_message(fi, i),
-            lambda i, select: self.render_message(fi, i, select),
+            ids,
+            lambda i: self.make_message(fi, i, ids[i]),
+            lambda i, select: self.render_message(fi, i, select, ids[i]),
             MESSAGE_SHAPE,
         )
 
@@ -325,10 +326,10 @@ class Mailbox:
             "flag": {"flagStatus": "notFlagged" if h[31] < 230 else "flagged"},
         }
 
-    def message_fragments(self, fi: int, i: int) -> list[tuple[str, str]]:
+    def message_fragments(self, fi: int, i: int, mid: str | None = None) -> list[tuple[str, str]]:
         """(property, JSON text) pairs of make_message(fi, i), in its key order, without a dict."""
         store = self.store
-        mid = make_id(K_MESSAGE, self.idx, fi, i, store.seed)
+        mid = mid or make_id(K_MESSAGE, self.idx, fi, i, store.seed)
         h = hashlib.blake2b(mid.encode(), digest_size=32).digest()
         minutes = 10 + int.from_bytes(h[0:4], "big") % (60 * 24 * 280)
         when = store.anchor_naive - dt.timedelta(minutes=minutes)
@@ -377,9 +378,9 @@ class Mailbox:
             ("flag", '{"flagStatus":"notFlagged"}' if h[31] < 230 else '{"flagStatus":"flagged"}'),
         ]
 
-    def render_message(self, fi: int, i: int, select: tuple[str, ...] | None = None) -> bytes:
+    def render_message(self, fi: int, i: int, select: tuple[str, ...] | None = None, mid: str | None = None) -> bytes:
         """JSON bytes of MESSAGE_SHAPE.project(make_message(fi, i), select), built from fragments."""
-        parts = self.message_fragments(fi, i)
+        parts = self.message_fragments(fi, i, mid)
         if select is not None:
             d = dict(parts)
             parts = [("@odata.etag", d["@odata.etag"]), ("id", d["id"])]
