@@ -12,9 +12,30 @@ def parents(key: str) -> set[str]:
     return {parent.to_user_string() for parent in GRAPH.get(dg.AssetKey.from_user_string(key)).parent_keys}
 
 
+CHILD_STAGING = (
+    "users__assigned_licenses",
+    "groups__group_types",
+    "messages__recipients",
+    "events__attendees",
+    "organization__verified_domains",
+)
+MARTS = ("users",)
+
+
 def test_asset_keys_snapshot() -> None:
     keys = sorted(node.key.to_user_string() for node in GRAPH.asset_nodes)
-    assert keys == sorted([*(f"o365_raw/{name}" for name in ENTITIES), "staging/stg_graph__users", "marts/users"])
+    assert keys == sorted(
+        [
+            *(f"o365_raw/{name}" for name in ENTITIES),
+            *(f"staging/stg_graph__{name}" for name in (*ENTITIES, *CHILD_STAGING)),
+            *(f"marts/{name}" for name in MARTS),
+        ]
+    )
+
+
+def test_every_staging_model_reads_its_raw_table() -> None:
+    for name in ENTITIES:
+        assert parents(f"staging/stg_graph__{name}") == {f"o365_raw/{name}"}
 
 
 def test_dbt_models_hang_off_the_dlt_raw_tables() -> None:

@@ -28,7 +28,8 @@ renamed as (
         -- status
         cast(account_enabled as boolean) as is_account_enabled,
         user_type,
-        cast(created_date_time as timestamp) as created_at
+        created_date_time as created_at,
+        _dlt_id as dlt_id
 
     from source
     where not coalesce(is_deleted, false)
