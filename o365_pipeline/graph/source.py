@@ -148,7 +148,7 @@ def _extract(entity: Entity, run: SyncRun) -> Iterator[list[dict[str, Any]]]:
                 yield run.number(event.rows)
             elif isinstance(event, KeepState):
                 (links if event.section == "links" else state)[event.key] = event.value
-            elif isinstance(event, Drop):
+            elif isinstance(event, Drop) and entity.strategy != "replace":  # a replace keeps nothing stored
                 rows = _stored_keys(entity.name, event)
                 stats.deleted += len(rows)
                 if rows:
