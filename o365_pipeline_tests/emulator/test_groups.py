@@ -79,3 +79,11 @@ def test_organization_and_skus(server: EmulatorServer, client: httpx.Client) -> 
     skus = client.get("/v1.0/subscribedSkus").json()["value"]
     assert len(skus) == truth(server)["subscribed_skus"]["count"]
     assert all(s["id"].startswith(org[0]["id"] + "_") for s in skus)
+
+
+def test_groups_expand_members(client: httpx.Client) -> None:
+    body = client.get("/v1.0/groups?$top=2&$select=id&$expand=members($select=id)").json()
+    assert len(body["value"]) == 2
+    assert all(set(m) <= {"@odata.type", "id"} for g in body["value"] for m in g["members"])
+    assert max(len(g["members"]) for g in body["value"]) <= 20
+    assert client.get("/v1.0/groups?$expand=owners").status_code == 400

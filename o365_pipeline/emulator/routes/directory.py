@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import random
+import re
 from typing import TYPE_CHECKING, Any
 
 from ..odata import Change, dumps
@@ -81,13 +82,32 @@ def register(emu: Emulator) -> None:
         body = USER_SHAPE.project(u, sel)
         return Response(200, dumps({"@odata.context": CTX + "users/$entity", **body}))
 
+    def expand_members(req: Request) -> tuple[str, ...] | None:
+        """$expand=members[($select=a,b)] -> the member $select (() = all); None without $expand."""
+        raw = req.query.get("$expand")
+        if raw is None:
+            return None
+        m = re.fullmatch(r"members(?:\(\$select=([^)]*)\))?", raw.strip())
+        if m is None:
+            raise GraphError(400, "Request_BadRequest", f"Expanding '{raw}' is not supported on groups.")
+        return tuple(sorted(p.strip() for p in m.group(1).split(",") if p.strip())) if m.group(1) else ()
+
+    def with_members(g: dict[str, Any], sel: tuple[str, ...] | None, msel: tuple[str, ...]) -> bytes:
+        """A group with its first 20 members expanded, as Graph does."""
+        objs = [d.member_object(m) for m in d.members.get(g["id"], [])[:20]]
+        members = [MEMBER_SHAPE.project(o, msel or None) for o in objs]
+        return dumps({**GROUP_SHAPE.project(g, sel), "members": members})
+
     @r.graph("GET", r"/groups", name="groups", kind="directory", cost=2)
     def groups(req: Request) -> Response:
         sel = GROUP_SHAPE.parse_select(req.query.get("$select"), sample(d.groups))
         rendered = d.groups.rendered(GROUP_SHAPE, sel)
+        expand = expand_members(req)
         if is_team_filter(req.query.get("$filter")):  # Teams discovery, see routes/teams.py
             teams = [g for g in list(d.groups.items.values()) if "Team" in g["resourceProvisioningOptions"]]
             rendered = [dumps(GROUP_SHAPE.project(g, sel)) for g in teams]
+        elif expand is not None:
+            rendered = [with_members(g, sel, expand) for g in list(d.groups.items.values())]
         return list_page(
             req,
             emu,
