@@ -273,9 +273,7 @@ def _sel_list(select: tuple[str, ...] | None) -> list[str] | None:
 
 
 def _sample(coll: Collection) -> dict[str, Any] | None:
-    for it in coll.items.values():
-        return it
-    return None
+    return coll.sample()
 
 
 def _round_entries(
@@ -314,7 +312,7 @@ def _round_entries(
         if change_entries is not None:
             out.extend(change_entries(ch, select))
             continue
-        item = coll.items.get(ch.id)
+        item = coll.get(ch.id)
         if (
             ch.kind == "upsert"
             and item is not None
