@@ -19,7 +19,16 @@ CHILD_STAGING = (
     "events__attendees",
     "organization__verified_domains",
 )
-MARTS = ("users",)
+MARTS = (
+    "users",
+    "group_memberships",
+    "mailbox_activity_daily",
+    "meetings",
+    "meeting_load_weekly",
+    "drive_storage",
+    "licence_utilization",
+    "stale_accounts",
+)
 
 
 def test_asset_keys_snapshot() -> None:
