@@ -49,7 +49,14 @@ def test_every_staging_model_reads_its_raw_table() -> None:
 
 def test_dbt_models_hang_off_the_dlt_raw_tables() -> None:
     assert parents("staging/stg_graph__users") == {"o365_raw/users"}
-    assert parents("marts/users") == {"staging/stg_graph__users"}
+    assert parents("marts/users") == {
+        "staging/stg_graph__users",
+        "staging/stg_graph__users__assigned_licenses",
+        "staging/stg_graph__subscribed_skus",
+        "staging/stg_graph__mail_folders",
+        "staging/stg_graph__sign_ins",
+        "marts/group_memberships",
+    }
 
 
 def test_dbt_tests_are_asset_checks() -> None:
