@@ -5,17 +5,23 @@ from dagster_dbt import DbtCliResource
 from dagster_dlt import DagsterDltResource
 
 from .auth import O365Auth
+from .defs.automation import build_automation_defs
+from .defs.checks import build_checks_defs
 from .defs.connection import create_and_test
 from .defs.ingestion import o365_raw_tables
 from .defs.modeling import o365_dbt_models
 from .project import DBT_EXECUTABLE, dbt_project
 
-defs = dg.Definitions(
-    assets=[o365_raw_tables, o365_dbt_models],
-    jobs=[create_and_test],
-    resources={
-        "dlt": DagsterDltResource(),
-        "dbt": DbtCliResource(project_dir=dbt_project, dbt_executable=DBT_EXECUTABLE),
-        "o365": O365Auth.from_dagster_env(),
-    },
+defs = dg.Definitions.merge(
+    dg.Definitions(
+        assets=[o365_raw_tables, o365_dbt_models],
+        jobs=[create_and_test],
+        resources={
+            "dlt": DagsterDltResource(),
+            "dbt": DbtCliResource(project_dir=dbt_project, dbt_executable=DBT_EXECUTABLE),
+            "o365": O365Auth.from_dagster_env(),
+        },
+    ),
+    build_checks_defs(),
+    build_automation_defs(),
 )

@@ -1,7 +1,7 @@
 """dbt models as Dagster assets (dagster-dbt); dbt tests become asset checks."""
 
 import os
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from typing import Any
 
 import dagster as dg
@@ -11,13 +11,29 @@ from ..config import PipelineConfig
 from ..project import dbt_project, ensure_manifest
 from .ingestion import DUCKDB_POOL
 
+OWNERS = ["team:data-platform"]
+
+
+def is_model(dbt_resource_props: Mapping[str, Any]) -> bool:
+    """True for dbt models (not sources, tests or seeds)."""
+    return dbt_resource_props.get("resource_type") == "model"
+
 
 class O365DbtTranslator(DagsterDbtTranslator):
-    """Groups models by their folder (staging, marts); sources keep the dlt asset keys from their meta."""
+    """Groups models by their folder (staging, marts); sources keep the dlt asset keys from their meta.
 
-    def get_group_name(self, dbt_resource_props: dict[str, Any]) -> str | None:
+    Models are eager: declarative automation rebuilds them once their raw tables were synced.
+    """
+
+    def get_group_name(self, dbt_resource_props: Mapping[str, Any]) -> str | None:
         fqn = dbt_resource_props.get("fqn", [])
-        return fqn[1] if dbt_resource_props.get("resource_type") == "model" and len(fqn) > 2 else None
+        return fqn[1] if is_model(dbt_resource_props) and len(fqn) > 2 else None
+
+    def get_automation_condition(self, dbt_resource_props: Mapping[str, Any]) -> dg.AutomationCondition | None:
+        return dg.AutomationCondition.eager() if is_model(dbt_resource_props) else None
+
+    def get_owners(self, dbt_resource_props: Mapping[str, Any]) -> list[str] | None:
+        return OWNERS if is_model(dbt_resource_props) else None
 
 
 @dbt_assets(
@@ -32,4 +48,5 @@ def o365_dbt_models(context: dg.AssetExecutionContext, dbt: DbtCliResource) -> I
     # dbt runs in dbt_project/: hand it the same absolute DuckDB file and raw schema the sync wrote.
     os.environ["O365_DUCKDB_PATH"] = str(settings.duckdb_path)
     os.environ["O365_DATASET"] = settings.dataset
-    yield from dbt.cli(["build"], context=context).stream()
+    # A subset run (one workload's models) must not run tests that reach models outside the subset.
+    yield from dbt.cli(["build", "--indirect-selection", "cautious"], context=context).stream()

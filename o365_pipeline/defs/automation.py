@@ -1,0 +1,187 @@
+"""Schedules per workload, declarative automation of the dbt models, and the run-failure sensor.
+
+Everything ships stopped: a fresh deployment does not start calling Graph until someone turns the schedules on
+in the UI or sets ``O365_SCHEDULES_ON=1``. Crons are ``O365_SCHEDULE_<WORKLOAD>`` settings (e.g.
+``O365_SCHEDULE_MAIL="*/30 * * * *"``).
+"""
+
+import os
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+import dagster as dg
+from dagster._core.definitions.unresolved_asset_job_definition import UnresolvedAssetJobDefinition
+from dagster._utils.schedules import is_valid_cron_string
+
+from ..config import SettingError
+from ..graph.entities import ENTITIES
+from .ingestion import o365_raw_tables
+
+# Directory and reference data change slowly: daily. Activity (mail, calendar, files): hourly.
+DEFAULT_CRONS: dict[str, str] = {
+    "directory": "0 2 * * *",
+    "contacts": "10 2 * * *",
+    "planner": "20 2 * * *",
+    "teams": "30 2 * * *",
+    "bookings": "40 2 * * *",
+    "audit": "50 2 * * *",
+    "mail": "5 * * * *",
+    "calendar": "25 * * * *",
+    "files": "45 * * * *",
+}
+WORKLOADS: tuple[str, ...] = tuple(dict.fromkeys(entity.workload for entity in ENTITIES.values()))
+SCHEDULES_ON = "O365_SCHEDULES_ON"
+
+
+def schedules_on(environ: Mapping[str, str] | None = None) -> bool:
+    """``O365_SCHEDULES_ON=1`` (or true/yes) starts schedules and automation as running."""
+    value = (os.environ if environ is None else environ).get(SCHEDULES_ON, "").strip().lower()
+    return value in {"1", "true", "yes", "on"}
+
+
+def default_status(environ: Mapping[str, str] | None = None) -> dg.DefaultScheduleStatus:
+    """RUNNING only when ``O365_SCHEDULES_ON`` says so; STOPPED otherwise."""
+    return dg.DefaultScheduleStatus.RUNNING if schedules_on(environ) else dg.DefaultScheduleStatus.STOPPED
+
+
+def workload_cron(workload: str, environ: Mapping[str, str] | None = None) -> str:
+    """The cron of a workload: ``O365_SCHEDULE_<WORKLOAD>`` or its default.
+
+    Raises:
+        SettingError: naming the setting when its value is not a valid cron string.
+    """
+    setting = f"O365_SCHEDULE_{workload.upper()}"
+    cron = (os.environ if environ is None else environ).get(setting, "").strip() or DEFAULT_CRONS[workload]
+    if not is_valid_cron_string(cron):
+        raise SettingError(setting, f"{cron!r} is not a cron string (five fields, e.g. '0 * * * *')")
+    return cron
+
+
+def workload_job(workload: str) -> UnresolvedAssetJobDefinition:
+    """A job materializing the raw tables of one workload (dbt follows through automation)."""
+    return dg.define_asset_job(
+        name=f"sync_{workload}",
+        selection=dg.AssetSelection.assets(o365_raw_tables) & dg.AssetSelection.groups(workload),
+        description=f"Sync the {workload} raw tables from Microsoft Graph.",
+    )
+
+
+def build_schedules(environ: Mapping[str, str] | None = None) -> list[dg.ScheduleDefinition]:
+    """One schedule per workload, on its cron, stopped unless ``O365_SCHEDULES_ON`` is set."""
+    status = default_status(environ)
+    return [
+        dg.ScheduleDefinition(
+            name=f"sync_{workload}_schedule",
+            job=workload_job(workload),
+            cron_schedule=workload_cron(workload, environ),
+            execution_timezone="UTC",
+            default_status=status,
+            description=f"Sync {workload} (cron from O365_SCHEDULE_{workload.upper()}).",
+        )
+        for workload in WORKLOADS
+    ]
+
+
+def build_dbt_automation_sensor(environ: Mapping[str, str] | None = None) -> dg.AutomationConditionSensorDefinition:
+    """Evaluates the dbt models' eager conditions: they rebuild after their raw tables were synced."""
+    running = schedules_on(environ)
+    return dg.AutomationConditionSensorDefinition(
+        name="dbt_after_ingestion",
+        target=dg.AssetSelection.groups("staging", "marts"),
+        default_status=dg.DefaultSensorStatus.RUNNING if running else dg.DefaultSensorStatus.STOPPED,
+        description="Rebuild staging views and marts once their raw tables have new data.",
+    )
+
+
+@dataclass(frozen=True)
+class FailureSummary:
+    """What failed, why, and which setting or permission fixes it."""
+
+    entity: str
+    cause: str
+    fix: str
+
+    def line(self, run_id: str) -> str:
+        """The one line the sensor logs."""
+        return f"run {run_id[:8]} failed: entity={self.entity} cause={self.cause} fix={self.fix}"
+
+
+_SETTING = re.compile(r"\b(O365_[A-Z_]+)\b")
+_GRAPH = re.compile(r"Graph (\d{3}) (\w+) on (\S+?):")
+_AUTH_STATUSES = {"401": "O365_OAUTH_CLIENT_SECRET / O365_OAUTH_JWT_CERT (credentials rejected)"}
+
+
+def _entity_patterns() -> list[tuple[str, re.Pattern[str]]]:
+    patterns = []
+    for entity in ENTITIES.values():
+        template = re.escape(entity.path.split("?")[0])
+        patterns.append((entity.name, re.compile(r"(?:/v1\.0)?/" + re.sub(r"\\\{[^}]+\\\}", "[^/]+", template) + "$")))
+    return patterns
+
+
+ENTITY_PATTERNS = _entity_patterns()
+
+
+def entity_for_path(path: str) -> str | None:
+    """The entity whose Graph path matches a request path (``/v1.0/users/x/mailFolders/delta`` -> mail_folders)."""
+    for name, pattern in ENTITY_PATTERNS:
+        if pattern.search(path):
+            return name
+    return None
+
+
+def summarize_failure(message: str) -> FailureSummary:
+    """Read the entity, the cause and the setting to fix out of a step's error message."""
+    text = " ".join(message.split())
+    entity = None
+    fix = None
+    graph = _GRAPH.search(text)
+    if graph:
+        status, code, path = graph.groups()
+        entity = entity_for_path(path)
+        cause = f"Graph {status} {code}"
+        if status == "403" and entity:
+            fix = (
+                f"grant the application permission {ENTITIES[entity].permission} (or drop {entity} from O365_ENTITIES)"
+            )
+        elif status in _AUTH_STATUSES:
+            fix = _AUTH_STATUSES[status]
+        elif status == "429":
+            fix = "Graph throttled the sync: narrow O365_ENTITIES / O365_USERS or run less often (O365_SCHEDULE_*)"
+    else:
+        cause = text[:160] or "unknown error"
+    if entity is None:
+        named = [name for name in ENTITIES if re.search(rf"\b{name}\b", text)]
+        entity = named[0] if named else "all"
+    setting = _SETTING.search(text)
+    if setting:
+        fix = setting.group(1)
+    return FailureSummary(entity=entity, cause=cause, fix=fix or "see the run's event log")
+
+
+@dg.run_failure_sensor(
+    name="run_failure_summary",
+    default_status=dg.DefaultSensorStatus.RUNNING,
+    description="Logs one line per failed run: the entity, the cause and the setting to fix.",
+)
+def run_failure_summary(context: dg.RunFailureSensorContext) -> None:
+    """Write the failed run's one-line summary to the log."""
+    messages = []
+    for event in context.get_step_failure_events():
+        error = event.step_failure_data.error if event.step_failure_data else None
+        while error is not None and error.cause is not None:  # the root cause, not Dagster's wrapper
+            error = error.cause
+        if error is not None:
+            messages.append(error.message.strip())
+    message = "\n".join(messages) or (context.failure_event.message or "")
+    context.log.error(summarize_failure(message).line(context.dagster_run.run_id))
+
+
+def build_automation_defs(environ: Mapping[str, str] | None = None) -> dg.Definitions:
+    """Schedules, the dbt automation sensor and the failure sensor."""
+    schedules = build_schedules(environ)
+    return dg.Definitions(
+        schedules=schedules,
+        sensors=[build_dbt_automation_sensor(environ), run_failure_summary],
+    )
