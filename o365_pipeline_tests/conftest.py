@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 import hashlib
+import os
+import ssl
 from collections.abc import Iterator
 from pathlib import Path
 
+import duckdb
 import httpx
 import pytest
 
 from o365_pipeline.emulator import EmulatorServer
+from o365_pipeline.graph.entities import ENTITIES
 
 
 @pytest.fixture(scope="session")
@@ -42,7 +46,7 @@ def use_emulator(emulator: EmulatorServer, tmp_path: Path, monkeypatch: pytest.M
 
 def truth(emulator: EmulatorServer) -> dict[str, dict]:
     """The emulator's current tenant state per raw table: count and ids digest."""
-    response = httpx.get(f"{emulator.base_url}/_emulator/truth", verify=str(emulator.ca_path))
+    response = admin(emulator, "GET", "truth")
     response.raise_for_status()
     return response.json()["entities"]
 
@@ -50,3 +54,32 @@ def truth(emulator: EmulatorServer) -> dict[str, dict]:
 def ids_digest(ids: list[str]) -> str:
     """SHA-256 of the sorted ids joined by newlines, as /_emulator/truth computes it."""
     return hashlib.sha256("\n".join(sorted(ids)).encode()).hexdigest()
+
+
+def admin(emulator: EmulatorServer, method: str, route: str, body: object = None) -> httpx.Response:
+    """Call an emulator admin route (``/_emulator/<route>``)."""
+    with httpx.Client(verify=ssl.create_default_context(cafile=str(emulator.ca_path))) as client:
+        response = client.request(method, f"{emulator.base_url}/_emulator/{route}", json=body)
+    response.raise_for_status()
+    return response
+
+
+def raw_ids(table: str) -> tuple[list[str], list[str]]:
+    """Keys of a raw table as /_emulator/truth hashes them: bare ids, and ``user_id/id`` where there is a
+    user_id column (per-user tables; the contract's checker accepts either digest, as here)."""
+    with duckdb.connect(os.environ["O365_DUCKDB_PATH"], read_only=True) as con:
+        columns = {row[0] for row in con.execute(f"describe o365_raw.{table}").fetchall()}
+        bare = [row[0] for row in con.execute(f"select id from o365_raw.{table}").fetchall()]
+        if "user_id" not in columns:
+            return bare, bare
+        keyed = [row[0] for row in con.execute(f"select user_id || '/' || id from o365_raw.{table}").fetchall()]
+        return bare, keyed
+
+
+def assert_equals_truth(emulator: EmulatorServer) -> None:
+    for table, expected in truth(emulator).items():
+        assert table in ENTITIES, f"the emulator serves {table} but no entity reads it"
+        bare, keyed = raw_ids(table)
+        assert len(keyed) == len(set(keyed)), f"{table}: duplicate keys"
+        assert len(keyed) == expected["count"], table
+        assert expected["ids_sha256"] in (ids_digest(bare), ids_digest(keyed)), table

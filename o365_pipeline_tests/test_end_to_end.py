@@ -9,7 +9,6 @@ from pathlib import Path
 
 import dagster as dg
 import duckdb
-import httpx
 import pytest
 from dagster_dbt import DbtCliResource
 from dagster_dlt import DagsterDltResource
@@ -18,9 +17,8 @@ from o365_pipeline.auth import O365Auth
 from o365_pipeline.defs.ingestion import o365_raw_tables
 from o365_pipeline.defs.modeling import o365_dbt_models
 from o365_pipeline.emulator import EmulatorServer
-from o365_pipeline.graph.entities import ENTITIES
 from o365_pipeline.project import DBT_EXECUTABLE, dbt_project
-from o365_pipeline_tests.conftest import ids_digest, truth, use_emulator
+from o365_pipeline_tests.conftest import admin, assert_equals_truth, truth, use_emulator
 
 
 def materialize_all() -> dg.ExecuteInProcessResult:
@@ -33,27 +31,6 @@ def materialize_all() -> dg.ExecuteInProcessResult:
             "o365": O365Auth.from_dagster_env(),
         },
     )
-
-
-def raw_ids(table: str) -> tuple[list[str], list[str]]:
-    """Keys of a raw table as /_emulator/truth hashes them: bare ids, and ``user_id/id`` where there is a
-    user_id column (per-user tables; the contract's checker accepts either digest, as here)."""
-    with duckdb.connect(os.environ["O365_DUCKDB_PATH"], read_only=True) as con:
-        columns = {row[0] for row in con.execute(f"describe o365_raw.{table}").fetchall()}
-        bare = [row[0] for row in con.execute(f"select id from o365_raw.{table}").fetchall()]
-        if "user_id" not in columns:
-            return bare, bare
-        keyed = [row[0] for row in con.execute(f"select user_id || '/' || id from o365_raw.{table}").fetchall()]
-        return bare, keyed
-
-
-def assert_equals_truth(emulator: EmulatorServer) -> None:
-    for table, expected in truth(emulator).items():
-        assert table in ENTITIES, f"the emulator serves {table} but no entity reads it"
-        bare, keyed = raw_ids(table)
-        assert len(keyed) == len(set(keyed)), f"{table}: duplicate keys"
-        assert len(keyed) == expected["count"], table
-        assert expected["ids_sha256"] in (ids_digest(bare), ids_digest(keyed)), table
 
 
 def test_every_asset_materializes_equal_to_truth_and_a_rerun_adds_nothing(
@@ -80,10 +57,7 @@ def test_upstream_changes_arrive_through_delta(tmp_path: Path, monkeypatch: pyte
         use_emulator(emulator, tmp_path, monkeypatch)
         assert materialize_all().success
         ops = [{"entity": "users", "op": op, "count": 2} for op in ("create", "update", "delete")]
-        response = httpx.post(
-            f"{emulator.base_url}/_emulator/mutate", json={"seed": 1, "ops": ops}, verify=str(emulator.ca_path)
-        )
-        response.raise_for_status()
+        admin(emulator, "POST", "mutate", {"seed": 1, "ops": ops})
         result = materialize_all()
         assert result.success
         metadata = result.asset_materializations_for_node("o365_raw_tables")[0].metadata

@@ -187,7 +187,7 @@ def delta_page(
             p is None
             or p.get("k") != scope
             or int(p.get("u", -1)) > now
-            or emu.faults.hit("expire_delta")
+            or (tok_key == "$deltatoken" and emu.faults.hit("expire_delta"))  # stored deltaLinks, not nextLinks
             or (family == DIRECTORY and time.time() - float(p.get("t", 0)) > DIRECTORY_TOKEN_LIFETIME_S)
         ):
             err = sync_state_error(family)

@@ -117,8 +117,8 @@ def delta_stream(
     """One delta stream from its stored deltaLink (or ``path`` the first time), ending with its new link.
 
     When the stored token has expired (GRAPH_NOTES: 410, or a ``syncStateNotFound``/``resync*`` code) the
-    stream starts over (from the ``Location`` Graph offers, if any) and afterwards asks to drop what is stored
-    for ``scope`` but was not returned by the new full round.
+    stream starts over with a full round and afterwards asks to drop what is stored for ``scope`` but was not
+    returned by it.
     """
     link = ctx.links.get(key)
     resync_ids: set[str] | None = None
@@ -138,7 +138,7 @@ def delta_stream(
         except GraphError as exc:
             if not (link and exc.is_delta_expired) or resync_ids is not None:
                 raise
-            link = exc.location
+            link = None  # start over from our own initial query (a Location may lack its parameters)
             resync_ids = set()
     if resync_ids is not None:
         yield Drop(scope=dict(scope), keep=frozenset(resync_ids))
@@ -192,7 +192,11 @@ def _complete(ctx: ReadContext, rows: list[dict[str, Any]]) -> list[dict[str, An
 
 def read_members_delta(ctx: ReadContext) -> Iterator[Event]:
     """Memberships from ``members@delta`` of groups/delta (a big group spans pages: each page adds to it)."""
+    present: set[str] = set()  # membership ids seen this run: what a resync's full round keeps
     for event in delta_stream(ctx, "tenant", ctx.entity.path, _params(ctx.entity), scope={}):
+        if isinstance(event, Drop):
+            yield Drop(scope={}, keep=frozenset(present))
+            continue
         if not isinstance(event, Rows):
             yield event
             continue
@@ -211,6 +215,8 @@ def read_members_delta(ctx: ReadContext) -> Iterator[Event]:
                     DELETED_COLUMN: "@removed" in member,
                 }
                 rows.append(row)
+                if not row[DELETED_COLUMN]:
+                    present.add(row["id"])
         if gone_groups:
             yield Drop(scope={}, parent_column="group_id", parents=tuple(gone_groups))
         if rows:
@@ -342,9 +348,12 @@ def read_contacts_delta(ctx: ReadContext) -> Iterator[Event]:
     def work(user: TenantUser) -> Iterator[Event]:
         for folder_id in folders(user):
             path = entity.path.format(user_id=user.id, folder_id=folder_id)
-            yield from delta_stream(
+            for event in delta_stream(
                 ctx, f"{user.id}/{folder_id}", path, None, scope={"user_id": user.id}, mailbox=user.id
-            )
+            ):
+                if isinstance(event, Drop):  # a resync of one folder reconciles that folder only
+                    event = Drop(scope={**event.scope, "parent_folder_id": folder_id}, keep=event.keep)
+                yield event
 
     return per_user(ctx, work)
 

@@ -100,7 +100,8 @@ def register(emu: Emulator) -> None:
             since, upto, offset = since_at, now, 0
         else:
             p = emu.codec.decode(token)
-            expired = emu.faults.hit("expire_delta")
+            # the fault expires stored deltaLinks (mode "d"), not the nextLinks of a round in progress
+            expired = p is not None and p.get("m") == "d" and emu.faults.hit("expire_delta")
             if expired:
                 emu.stats.fault("expire_delta")
             if p is None or p.get("k") != drive_id or p.get("g") != store.generation or int(p["u"]) > now or expired:
