@@ -66,11 +66,12 @@ class EmulatorProcess:
 
 
 def table_counts(duckdb_path: Path) -> list[tuple[str, str, int]]:
-    """(schema, table, rows) of every table and view in the file, dlt's bookkeeping tables left out."""
+    """(schema, table, rows) of every table and view, leaving out dlt's bookkeeping and merge staging tables."""
     with duckdb.connect(str(duckdb_path), read_only=True) as con:
         names = con.execute(
             "select table_schema, table_name from information_schema.tables "
-            "where table_name not like '\\_dlt%' escape '\\' order by 1, 2"
+            "where table_name not like '\\_dlt%' escape '\\' and table_schema not like '%\\_staging' escape '\\' "
+            "order by 1, 2"
         ).fetchall()
         return [
             (schema, table, con.execute(f'select count(*) from "{schema}"."{table}"').fetchall()[0][0])
@@ -106,7 +107,7 @@ def run_demo(duckdb_path: Path = ROOT / "data" / "demo.duckdb") -> int:
                 return 1
             seconds = time.perf_counter() - started
     print(f"materialized every asset into {duckdb_path} in {seconds:.1f} s")
-    print(f"{'schema':<12}{'table':<40}{'rows':>10}")
+    print(f"{'schema':<12}{'table':<48}{'rows':>10}")
     for schema, table, rows in table_counts(duckdb_path):
-        print(f"{schema:<12}{table:<40}{rows:>10}")
+        print(f"{schema:<12}{table:<48}{rows:>10}")
     return 0
