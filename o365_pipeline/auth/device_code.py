@@ -9,7 +9,12 @@ from .errors import O365AuthError
 from .resource import O365Auth
 
 
-def login(auth: O365Auth, out: Callable[[str], Any] = print) -> int:
+def _print(line: str) -> None:
+    """Print and flush: the code must show at once even when stdout is a pipe (CI logs, `| tee`)."""
+    print(line, flush=True)
+
+
+def login(auth: O365Auth, out: Callable[[str], Any] = _print) -> int:
     """Print the verification URL and code, wait for sign-in, save the cache. Returns 0 on success."""
     try:
         scheme = auth.interactive()

@@ -12,6 +12,7 @@ Flows served (GRAPH_NOTES "Identity platform as msal 1.39.0 uses it"):
 - the App Service managed identity endpoint (`IDENTITY_ENDPOINT` + `X-IDENTITY-HEADER`, answers
   `expires_on`);
 - AADSTS65001 (consent missing) for apps registered with `consented=False`.
+`IdentityProvider.issued_tokens` keeps the latest access and refresh tokens handed out (leak checks in tests).
 Admin: `POST /_emulator/identity` sets `token_lifetime` / `device_auto_approve`; `POST /_emulator/apps`
 registers an app.
 """
@@ -30,6 +31,7 @@ import string
 import threading
 import time
 import uuid
+from collections import deque
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -72,6 +74,7 @@ JWT_BEARER = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
 DEVICE_CODE_GRANT = "urn:ietf:params:oauth:grant-type:device_code"
 OIDC_SCOPES = ("openid", "profile", "offline_access", "email")
 CLOCK_SKEW = 300  # seconds of clock difference tolerated on assertions
+ISSUED_TOKENS_KEPT = 1000  # access and refresh tokens remembered in IdentityProvider.issued_tokens
 
 
 @dataclass
@@ -178,6 +181,8 @@ class IdentityProvider:
         self._cert_exports: dict[str, str] = {}
         self._lock = threading.Lock()
         self.issued = 0
+        # the latest tokens handed out (access and refresh), so tests can look for leaks of them
+        self.issued_tokens: deque[str] = deque(maxlen=ISSUED_TOKENS_KEPT)
 
     # ---- registrations ------------------------------------------------------------------------
     def register_app(
@@ -230,7 +235,9 @@ class IdentityProvider:
             claims.update(idtyp="user", oid=user.oid, upn=user.upn, name=user.name, scp=" ".join(APP_ROLES))
             del claims["roles"]
         self.issued += 1
-        return self._sign(claims), life
+        token = self._sign(claims)
+        self.issued_tokens.append(token)
+        return token, life
 
     def _sign(self, claims: dict[str, Any]) -> str:
         head = _b64url(json.dumps({"typ": "JWT", "alg": "HS256"}).encode())
@@ -367,6 +374,7 @@ class IdentityProvider:
         refresh = "rt." + secrets.token_urlsafe(32)
         with self._lock:
             self._refresh[refresh] = (app.client_id, scope)
+        self.issued_tokens.append(refresh)
         now = int(time.time())
         id_token = self._sign(
             {
