@@ -52,6 +52,12 @@ def _demo(args: argparse.Namespace) -> int:
     return run_demo()
 
 
+def _bench(args: argparse.Namespace) -> int:
+    from .bench.main import run
+
+    return run(args.scale, args.out, throttle_seconds=args.throttle_seconds, workdir=args.workdir)
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="o365-pipeline", description="Replicate Microsoft 365 data through Microsoft Graph into DuckDB."
@@ -71,6 +77,12 @@ def _parser() -> argparse.ArgumentParser:
     sync.add_argument("--entities", default="", help="comma list of raw tables (default O365_ENTITIES, else all)")
     sync.add_argument("--full-refresh", action="store_true", help="drop the tables and delta state, re-read all")
     sync.set_defaults(handler=_sync)
+    bench = commands.add_parser("bench", help="the benchmark harness: prints a table, writes bench/results.json")
+    bench.add_argument("--scale", choices=["small", "bench", "large"], default="bench")
+    bench.add_argument("--out", default="bench/results.json", help="where the results document goes")
+    bench.add_argument("--throttle-seconds", type=float, default=20.0, help="wanted length of the throttled run")
+    bench.add_argument("--workdir", default=None, help="keep DuckDB files and logs here (default: a temp folder)")
+    bench.set_defaults(handler=_bench)
     return parser
 
 

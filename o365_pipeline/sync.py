@@ -53,6 +53,7 @@ class SyncReport:
     stats: dict[str, EntityStats]
     load_info: LoadInfo
     seconds: float
+    requests_by_mailbox: dict[str, int]
 
 
 def run_sync(
@@ -81,4 +82,9 @@ def run_sync(
     load_info.raise_on_failed_jobs()
     for name, stats in run.stats.items():
         log.info("%s: %s", name, stats.as_metadata())
-    return SyncReport(stats=run.stats, load_info=load_info, seconds=time.perf_counter() - started)
+    return SyncReport(
+        stats=run.stats,
+        load_info=load_info,
+        seconds=time.perf_counter() - started,
+        requests_by_mailbox=dict(client.mailbox_requests),
+    )

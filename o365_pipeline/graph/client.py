@@ -12,7 +12,7 @@ import random
 import ssl
 import threading
 import time
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -123,6 +123,7 @@ class GraphClient:
     ) -> None:
         self.base_url = graph_root.rstrip("/") + "/v1.0"
         self.stats = RequestStats()
+        self.mailbox_requests: Counter[str] = Counter()  # per mailbox, shared by every view (throttling budgets)
         self._token_provider = token_provider
         self._token: list[str] = []  # shared by every view of this client
         self._token_lock = threading.Lock()
@@ -218,6 +219,9 @@ class GraphClient:
                 continue
             status = response.status_code
             self.stats.add(requests=1, nbytes=len(content), throttled=int(status == 429))
+            if mailbox is not None:
+                with self._mailboxes_lock:
+                    self.mailbox_requests[mailbox] += 1
             if status < 300:
                 try:
                     return orjson.loads(content) if content else {}

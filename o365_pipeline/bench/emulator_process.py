@@ -1,0 +1,83 @@
+"""The bundled emulator as a separate process (``o365-pipeline emulator serve``) plus its admin routes."""
+
+from __future__ import annotations
+
+import shlex
+import ssl
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+
+class EmulatorProcess:
+    """``o365-pipeline emulator serve --port 0 ...`` in the background; ``env`` holds its ``export`` lines."""
+
+    def __init__(self, scale: str, state_dir: Path, *, users: int | None = None, throttle: bool = False) -> None:
+        self.args = ["--scale", scale, "--state-dir", str(state_dir)]
+        if users:
+            self.args += ["--users", str(users)]
+        if throttle:
+            self.args.append("--throttle")
+        self.env: dict[str, str] = {}
+        self._process: subprocess.Popen[str] | None = None
+        self._http: httpx.Client | None = None
+
+    @property
+    def base_url(self) -> str:
+        """The emulator's root URL (Graph is under ``/v1.0``)."""
+        return self.env["O365_GRAPH_URL"]
+
+    def start(self, timeout: float = 120.0) -> EmulatorProcess:
+        """Start it, read the settings it prints until ``# ready``, then wait for its warm-up to finish."""
+        cli = Path(sys.executable).parent / "o365-pipeline"
+        self._process = subprocess.Popen(
+            [str(cli), "emulator", "serve", "--port", "0", *self.args],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.DEVNULL,
+            text=True,
+        )
+        assert self._process.stdout is not None
+        for line in self._process.stdout:
+            if line.startswith("# ready"):
+                break
+            if line.startswith("export "):
+                name, _, value = line[len("export ") :].strip().partition("=")
+                self.env[name] = shlex.split(value)[0] if value else ""
+        else:
+            raise RuntimeError(f"the emulator exited before it was ready (status {self._process.wait()})")
+        self._http = httpx.Client(verify=ssl.create_default_context(cafile=self.env["O365_CA_BUNDLE"]), timeout=60)
+        deadline = time.monotonic() + timeout
+        while self.admin("GET", "stats").get("warm", {}).get("state", "done") not in ("done", "off"):
+            if time.monotonic() > deadline:
+                raise RuntimeError("the emulator's warm-up did not finish in time")
+            time.sleep(0.5)
+        return self
+
+    def admin(self, method: str, route: str, body: object = None) -> dict[str, Any]:
+        """Call ``/_emulator/<route>`` and return its JSON answer."""
+        assert self._http is not None
+        response = self._http.request(method, f"{self.base_url}/_emulator/{route}", json=body)
+        response.raise_for_status()
+        return response.json()
+
+    def stop(self) -> None:
+        """Stop the process (SIGTERM, then SIGKILL after 10 s)."""
+        if self._http is not None:
+            self._http.close()
+        if self._process is not None and self._process.poll() is None:
+            self._process.terminate()
+            try:
+                self._process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self._process.kill()
+                self._process.wait()
+
+    def __enter__(self) -> EmulatorProcess:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
