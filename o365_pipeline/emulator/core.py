@@ -15,7 +15,8 @@ import uuid
 from collections.abc import Callable, Iterable
 from typing import Any
 
-from .identity import IdentityProvider
+from . import permissions
+from .identity import APP_ROLES, IdentityProvider
 from .odata import SeqClock, TokenCodec, dumps, error_body
 from .router import GraphError, RawError, Request, Response, Router
 from .scales import get_scale
@@ -103,6 +104,7 @@ class Emulator:
                         self.stats.fault("expire_token")
                     raise _auth_error(why or "expired")
                 req.claims = claims
+                permissions.check(route.name, route.kind, claims, APP_ROLES)
                 if route.kind == "outlook" and "user" in params:
                     u = self.directory.find_user(params["user"])
                     mailbox = u["id"] if u else params["user"].lower()

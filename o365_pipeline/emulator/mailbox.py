@@ -26,7 +26,13 @@ from .tenant import READABLE, Directory
 K_MESSAGE, K_EVENT, K_CONTACT, K_FOLDER, K_CFOLDER, K_CAL = 1, 2, 3, 4, 5, 6
 SINGLE = 0xFFFF
 
-MESSAGE_SHAPE = Shape("#microsoft.graph.message", None, OUTLOOK, plain=True)
+MESSAGE_SHAPE = Shape(
+    "#microsoft.graph.message",
+    None,
+    OUTLOOK,
+    plain=True,
+    known=(("internetMessageHeaders", "null"), ("uniqueBody", "null")),  # documented, not seeded
+)
 FOLDER_SHAPE = Shape("#microsoft.graph.mailFolder", None, OUTLOOK)
 EVENT_SHAPE = Shape("#microsoft.graph.event", None, OUTLOOK)  # items carry internal _start/_end/_attachments
 CALENDAR_SHAPE = Shape("#microsoft.graph.calendar", None, OUTLOOK)
@@ -384,7 +390,11 @@ class Mailbox:
         if select is not None:
             d = dict(parts)
             parts = [("@odata.etag", d["@odata.etag"]), ("id", d["id"])]
-            parts += [(key, d[key]) for key in select if key != "id" and key in d]
+            for key in select:
+                if key in d and key != "id":
+                    parts.append((key, d[key]))
+                elif key != "id" and (unset := MESSAGE_SHAPE.unset_json(key)) is not None:
+                    parts.append((key, unset))
         return ("{" + ",".join([f'"{key}":{val}' for key, val in parts]) + "}").encode()
 
     def find_message(self, mid: str) -> tuple[int, dict[str, Any]] | None:

@@ -46,6 +46,15 @@ class Shape:
     default: tuple[str, ...] | None
     family: str
     plain: bool = False  # items hold no internal "_" keys: the default rendering is the item itself
+    # documented properties the seed may leave unset, with the JSON Graph renders for them when selected
+    known: tuple[tuple[str, str], ...] = ()
+
+    def unset_json(self, prop: str) -> str | None:
+        """The JSON text of a documented property an item does not carry (None: not documented)."""
+        for name, value in self.known:
+            if name == prop:
+                return value
+        return None
 
     def parse_select(self, raw: str | None, sample: dict[str, Any] | None) -> tuple[str, ...] | None:
         """$select value -> sorted property tuple (None = default). Unknown properties give a 400."""
@@ -54,7 +63,7 @@ class Shape:
         props = tuple(sorted({p.strip() for p in raw.split(",") if p.strip()}))
         if sample is not None:
             for p in props:
-                if p not in sample or p.startswith("_"):
+                if (p not in sample or p.startswith("_")) and self.unset_json(p) is None:
                     if self.family == DIRECTORY:
                         raise GraphError(
                             400,
@@ -87,6 +96,10 @@ class Shape:
         for k in keys:
             if k in item and k != "id":
                 out[k] = item[k]
+            elif select is not None and self.known and k != "id":
+                unset = self.unset_json(k)
+                if unset is not None:
+                    out[k] = json.loads(unset)
         return out
 
 

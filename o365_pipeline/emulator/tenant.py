@@ -35,6 +35,25 @@ SKUS = [
 ]
 E5 = SKUS[0][0]
 
+# Documented user properties (v1.0) a list or get may $select; the seed leaves these unset (null, or [] for
+# collections). Properties Graph returns only for a single user (aboutMe, birthday, mailboxSettings, ...) are left
+# out: selecting them is refused as an unknown property.
+_USER_NULL = (
+    "ageGroup authorizationInfo consentProvidedForMinor country creationType deletedDateTime employeeHireDate "
+    "employeeId employeeLeaveDateTime employeeOrgData employeeType externalUserState "
+    "externalUserStateChangeDateTime faxNumber isManagementRestricted isResourceAccount lastPasswordChangeDateTime "
+    "legalAgeGroupClassification mailNickname onPremisesDistinguishedName onPremisesDomainName "
+    "onPremisesExtensionAttributes onPremisesImmutableId onPremisesLastSyncDateTime onPremisesSamAccountName "
+    "onPremisesSecurityIdentifier onPremisesSyncEnabled onPremisesUserPrincipalName passwordPolicies "
+    "passwordProfile postalCode preferredDataLocation securityIdentifier showInAddressList "
+    "signInSessionsValidFromDateTime state streetAddress"
+).split()
+_USER_EMPTY = (
+    "assignedPlans identities imAddresses licenseAssignmentStates onPremisesProvisioningErrors otherMails "
+    "provisionedPlans proxyAddresses serviceProvisioningErrors"
+).split()
+USER_UNSET = tuple(sorted([(p, "null") for p in _USER_NULL] + [(p, "[]") for p in _USER_EMPTY]))
+
 USER_SHAPE = Shape(
     "microsoft.graph.user",
     (
@@ -50,6 +69,7 @@ USER_SHAPE = Shape(
         "userPrincipalName",
     ),
     DIRECTORY,
+    known=USER_UNSET,
 )
 GROUP_SHAPE = Shape("microsoft.graph.group", None, DIRECTORY)
 MEMBER_SHAPE = Shape("microsoft.graph.directoryObject", None, DIRECTORY)

@@ -6,6 +6,7 @@ import random
 import re
 from typing import TYPE_CHECKING, Any
 
+from ..filters import compile_filter
 from ..odata import Change, dumps
 from ..paging import delta_page, list_page, removed_entry
 from ..router import DELTA, SEG, GraphError, Request, Response
@@ -16,6 +17,38 @@ if TYPE_CHECKING:
     from ..core import Emulator
 
 CTX = "https://graph.microsoft.com/v1.0/$metadata#"
+
+# $filter on /users as the docs list it per property (default query), and what advanced queries
+# (ConsistencyLevel: eventual) add: ne and endswith.
+_EQ_START = {"eq", "startswith"}
+USER_FILTERS: dict[str, set[str]] = {
+    "accountEnabled": {"eq"},
+    "userType": {"eq"},
+    "id": {"eq"},
+    "usageLocation": {"eq"},
+    "createdDateTime": {"eq", "ge", "gt", "le", "lt"},
+    **{
+        p: set(_EQ_START)
+        for p in (
+            "displayName givenName surname mail userPrincipalName jobTitle department city country "
+            "companyName employeeId officeLocation state postalCode preferredLanguage mailNickname"
+        ).split()
+    },
+}
+USER_FILTERS_ADVANCED: dict[str, set[str]] = {
+    p: ops | {"ne"} | ({"endswith"} if p in ("mail", "userPrincipalName", "displayName") else set())
+    for p, ops in USER_FILTERS.items()
+}
+
+
+def _user_filter_error(prop: str) -> GraphError:
+    if not prop:
+        return GraphError(400, "BadRequest", "Invalid filter clause: syntax error in the $filter expression.")
+    return GraphError(
+        400,
+        "Request_UnsupportedQuery",
+        f"Unsupported or invalid query filter clause specified for property '{prop}' of resource 'User'.",
+    )
 
 
 def register(emu: Emulator) -> None:
@@ -30,11 +63,18 @@ def register(emu: Emulator) -> None:
     def users(req: Request) -> Response:
         sel = USER_SHAPE.parse_select(req.query.get("$select"), sample(d.users))
         ctx = CTX + "users" + (f"({','.join(sel)})" if sel else "")
+        flt = req.query.get("$filter")
+        if flt is None:
+            rendered = d.users.rendered(USER_SHAPE, sel)
+        else:
+            advanced = req.header("consistencylevel").lower() == "eventual"
+            pred = compile_filter(flt, USER_FILTERS_ADVANCED if advanced else USER_FILTERS, _user_filter_error)
+            rendered = [dumps(USER_SHAPE.project(u, sel)) for u in list(d.users.items.values()) if pred(u)]
         return list_page(
             req,
             emu,
-            scope="users",
-            rendered=d.users.rendered(USER_SHAPE, sel),
+            scope="users" if flt is None else f"users?{flt}",
+            rendered=rendered,
             context=ctx,
             default=100,
             maximum=999,

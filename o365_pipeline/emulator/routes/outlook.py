@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import random
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
+from ..filters import compile_filter
 from ..mailbox import (
     ATTACHMENT_SHAPE,
     CALENDAR_SHAPE,
@@ -50,6 +52,39 @@ def _parse_dt(raw: str, name: str) -> float:
     if v.tzinfo is None:
         v = v.replace(tzinfo=dt.UTC)
     return v.timestamp()
+
+
+_TIMES = {"eq", "ne", "ge", "gt", "le", "lt"}
+MESSAGE_FILTERS: dict[str, set[str]] = {
+    **dict.fromkeys(("receivedDateTime", "lastModifiedDateTime", "createdDateTime", "sentDateTime"), _TIMES),
+    **dict.fromkeys(("isRead", "hasAttachments", "isDraft", "importance", "inferenceClassification"), {"eq", "ne"}),
+    "subject": {"eq", "ne", "startswith"},
+    "conversationId": {"eq"},
+    "parentFolderId": {"eq"},
+}
+# message delta: "The only supported $filter expressions are receivedDateTime ge|gt {value}" (message-delta docs)
+MESSAGE_DELTA_FILTERS: dict[str, set[str]] = {"receivedDateTime": {"ge", "gt"}}
+
+
+def _filter_error(prop: str) -> GraphError:
+    return GraphError(400, "ErrorInvalidUrlQueryFilter", "The query filter contains one or more invalid nodes.")
+
+
+@functools.lru_cache(maxsize=256)
+def _delta_filter(text: str) -> Any:
+    return compile_filter(text, MESSAGE_DELTA_FILTERS, _filter_error)
+
+
+def _matches_delta_filter(item: dict[str, Any], w: dict[str, Any]) -> bool:
+    return bool(_delta_filter(w["f"])(item))
+
+
+def _filtered(coll: Collection, sel: tuple[str, ...] | None, flt: str) -> list[bytes]:
+    """Rendered messages of a folder that pass a list $filter, in folder order."""
+    pred = compile_filter(flt, MESSAGE_FILTERS, _filter_error)
+    items = coll.items
+    pos = coll.positions(MESSAGE_SHAPE, sel)
+    return [b for i, b in zip(coll.order, pos, strict=False) if b is not None and i in items and pred(items[i])]
 
 
 def _in_window(item: dict[str, Any], w: dict[str, Any]) -> bool:
@@ -132,6 +167,9 @@ def register(emu: Emulator) -> None:
         key = ("msgs", str(fi))
         incremental = "$deltatoken" in req.query and not mb.is_pinned(key)
         coll = empty if incremental else mb.messages(fi)
+        flt = req.query.get("$filter")
+        if flt is not None and "$skiptoken" not in req.query and "$deltatoken" not in req.query:
+            _delta_filter(flt)  # 400 for anything but receivedDateTime ge|gt
         return delta_page(
             req,
             emu,
@@ -142,6 +180,8 @@ def register(emu: Emulator) -> None:
             default=10,
             maximum=1000,
             allow_top=True,
+            window={"f": flt} if flt is not None else None,
+            in_window=_matches_delta_filter,
         )
 
     @r.graph("GET", rf"{U}/mailFolders/(?P<folder>{SEG})/messages", name="messages", kind="outlook")
@@ -150,11 +190,12 @@ def register(emu: Emulator) -> None:
         fi = folder(mb, req.params["folder"])
         coll = mb.messages(fi)
         s = sel(MESSAGE_SHAPE, req, coll.sample())
+        flt = req.query.get("$filter")
         return list_page(
             req,
             emu,
             scope=f"msgs:{mb.user_id}:{fi}",
-            rendered=coll.rendered(MESSAGE_SHAPE, s),
+            rendered=coll.rendered(MESSAGE_SHAPE, s) if flt is None else _filtered(coll, s, flt),
             context=CTX + f"users('{mb.user_id}')/mailFolders('{mb.folder_ids[fi]}')/messages",
             default=10,
             maximum=1000,
@@ -168,11 +209,12 @@ def register(emu: Emulator) -> None:
         mb = box(req)
         rendered: list[bytes] = []
         s = None
+        flt = req.query.get("$filter")
         for fi in range(len(FOLDERS)):
             coll = mb.messages(fi)
             if s is None and coll.count():
                 s = sel(MESSAGE_SHAPE, req, coll.sample())
-            rendered += coll.rendered(MESSAGE_SHAPE, s)
+            rendered += coll.rendered(MESSAGE_SHAPE, s) if flt is None else _filtered(coll, s, flt)
         return list_page(
             req,
             emu,
