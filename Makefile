@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 INSTALLED := $(VENV)/.installed
 MANIFEST := dbt_project/target/manifest.json
 
-.PHONY: install manifest demo test lint dev bench clean
+.PHONY: install manifest demo test lint dev docs bench clean
 
 install: $(INSTALLED)
 
@@ -36,7 +36,16 @@ dev: manifest
 	  emu=$$!; trap "kill $$emu" EXIT INT TERM; \
 	  until grep -q '^# ready' .dagster_home/emulator.env; do kill -0 $$emu || exit 1; sleep 0.2; done; \
 	  . ./.dagster_home/emulator.env; \
-	  DAGSTER_HOME=$$PWD/.dagster_home $(BIN)/dagster dev -w workspace.yaml -h 127.0.0.1 -p 3000
+	  PATH=$$PWD/$(BIN):$$PATH DAGSTER_HOME=$$PWD/.dagster_home $(BIN)/dagster dev -w workspace.yaml -h 127.0.0.1 -p 3000
+
+# dbt's documentation site, offline: the models built into the DuckDB file of `make demo` (run first when
+# missing) so the catalog knows every column, `dbt docs generate`, then the folder to open (or serve it with `dbt docs serve --profiles-dir .` in dbt_project/).
+docs: manifest
+	test -f data/demo.duckdb || $(MAKE) demo
+	cd dbt_project && export O365_DUCKDB_PATH=$$PWD/../data/demo.duckdb && \
+	  { ../$(BIN)/dbt run --quiet --profiles-dir . >/dev/null || echo "some models did not build: rerun make demo"; } && \
+	  ../$(BIN)/dbt docs generate --quiet --profiles-dir .
+	@echo "dbt docs: $$PWD/dbt_project/target/index.html (static site: index.html, manifest.json, catalog.json)"
 
 bench: manifest
 	$(BIN)/o365-pipeline bench --scale bench

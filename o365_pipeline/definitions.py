@@ -16,6 +16,8 @@ defs = dg.Definitions.merge(
     dg.Definitions(
         assets=[o365_raw_tables, o365_dbt_models],
         jobs=[create_and_test],
+        # One process per run: DuckDB has one writer anyway, and a subprocess per step costs seconds of imports.
+        executor=dg.in_process_executor,
         resources={
             "dlt": DagsterDltResource(),
             "dbt": DbtCliResource(project_dir=dbt_project, dbt_executable=DBT_EXECUTABLE),
