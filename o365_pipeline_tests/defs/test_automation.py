@@ -109,3 +109,14 @@ def test_run_failure_sensor_logs_the_setting_to_fix(
     lines = [line for line in logged.splitlines() if "entity=" in line]
     assert len(lines) == 1 and "fix=O365_OAUTH_CLIENT_SECRET" in lines[0], lines
     assert "not-the-secret" not in lines[0]
+
+
+def test_synced_raw_table_makes_its_staging_view_eager_but_not_marts_with_missing_inputs() -> None:
+    instance = dg.DagsterInstance.ephemeral()
+    first = dg.evaluate_automation_conditions(defs=defs, instance=instance)
+    assert first.total_requested == 0  # nothing synced yet: every model has a missing input
+    instance.report_runless_asset_event(dg.AssetMaterialization(asset_key=dg.AssetKey(["o365_raw", "users"])))
+    result = dg.evaluate_automation_conditions(defs=defs, instance=instance, cursor=first.cursor)
+    assert result.get_num_requested(dg.AssetKey(["staging", "stg_graph__users"])) == 1
+    assert result.get_num_requested(dg.AssetKey(["staging", "stg_graph__messages"])) == 0  # never synced
+    assert result.get_num_requested(dg.AssetKey(["marts", "users"])) == 0  # needs mail, sign-ins and SKUs too
