@@ -20,6 +20,11 @@ AADSTS_SETTINGS: dict[int, tuple[str, str]] = {
     700027: ("O365_OAUTH_JWT_CERT", "the certificate is not registered for this application"),
     700024: ("O365_OAUTH_JWT_CERT", "the client assertion is outside its valid time range (check the clock)"),
     7000112: ("O365_OAUTH_CLIENT_ID", "the application is disabled"),
+    7000218: (
+        "O365_OAUTH_CLIENT_ID",
+        "the application does not allow public client flows (device code): turn on 'Allow public client flows' "
+        "under Authentication in its registration",
+    ),
     70000: ("O365_TOKEN_CACHE", "the signed-in session is no longer valid: run `o365-pipeline login`"),
     700082: ("O365_TOKEN_CACHE", "the refresh token has expired: run `o365-pipeline login`"),
     50076: ("O365_TOKEN_CACHE", "multi-factor sign-in is required: run `o365-pipeline login`"),

@@ -177,6 +177,12 @@ class ManagedIdentityScheme:
                 "with a managed identity? otherwise change O365_AUTH_SCHEME",
                 setting="O365_AUTH_SCHEME",
             ) from None
+        except ValueError:  # msal parses the answer as JSON: something else answers on that address
+            raise O365AuthError(
+                "the managed identity endpoint answered something that is not a token: is this an Azure host "
+                "with a managed identity (IDENTITY_ENDPOINT)? otherwise change O365_AUTH_SCHEME",
+                setting="O365_AUTH_SCHEME",
+            ) from None
         if result and "access_token" not in result:
             raise self._error(result)
         return _token_from_result(result, self._settings, self.default_setting)

@@ -107,3 +107,11 @@ def test_login_again_replaces_the_cached_sign_in(fresh_server: EmulatorServer, t
     fresh_server.identity.revoke_refresh_tokens()
     assert login(O365Auth.from_env(env), out=lambda line: None) == 0
     assert O365Auth.from_env(env).get_token(force_refresh=True)  # the new refresh token was saved
+
+
+def test_login_with_an_app_that_does_not_allow_public_client_flows(sp_server: EmulatorServer, tmp_path: Path) -> None:
+    env = {**_ad_env(sp_server, tmp_path), "O365_OAUTH_CLIENT_ID": sp_server.identity.default_app.client_id}
+    lines: list[str] = []
+    assert login(O365Auth.from_env(env), out=lines.append) == 1
+    assert "AADSTS7000218" in lines[-1] and "Allow public client flows" in lines[-1]
+    assert lines[-1].endswith("fix O365_OAUTH_CLIENT_ID")

@@ -62,3 +62,11 @@ def test_wrong_identity_header_is_refused(sp_server: EmulatorServer, monkeypatch
     with pytest.raises(O365AuthError) as info:
         O365Auth.from_env(env).get_token()
     assert "IDENTITY_HEADER" in str(info.value) and "\n" not in str(info.value)
+
+
+def test_something_else_answering_on_the_endpoint(sp_server: EmulatorServer, monkeypatch: pytest.MonkeyPatch) -> None:
+    env = _msi_env(sp_server, monkeypatch)
+    monkeypatch.setenv("IDENTITY_ENDPOINT", f"{sp_server.base_url}/devicelogin")  # a text page, not a token
+    with pytest.raises(O365AuthError) as info:
+        O365Auth.from_env(env).get_token()
+    assert info.value.setting == "O365_AUTH_SCHEME" and "not a token" in str(info.value)
