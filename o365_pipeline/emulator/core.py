@@ -125,6 +125,9 @@ class Emulator:
                         "The service is temporarily unavailable. Please retry later.",
                         [("Retry-After", "1")],
                     )
+                if self.faults.hit("504"):  # a gateway timeout: no Retry-After, the client backs off itself
+                    self.stats.fault("504")
+                    raise GraphError(504, "GatewayTimeout", "The gateway did not receive a timely response.")
             resp = route.handler(req)
             if route.kind in GRAPH_KINDS:
                 if self.faults.hit("reset"):

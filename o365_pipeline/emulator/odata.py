@@ -163,6 +163,10 @@ class Collection:
         """Number of live items."""
         return len(self.items)
 
+    def ever_had(self, item_id: str) -> bool:
+        """True when the id is or was an item here (deleted ones included)."""
+        return item_id in self.items or item_id in self._order_set
+
     @property
     def mutated(self) -> bool:
         """True once anything changed (such a collection must not be evicted from caches)."""

@@ -242,6 +242,8 @@ class Directory:
     def member_object(self, member_id: str) -> dict[str, Any]:
         """A members-list entry for a user or group id."""
         u = self.users.items.get(member_id)
+        if u is None and self.users.ever_had(member_id):  # a deleted user: only the type and id are known
+            return {"@odata.type": "#microsoft.graph.user", "id": member_id, "displayName": None, "mail": None}
         if u is not None:
             return {
                 "@odata.type": "#microsoft.graph.user",
@@ -272,21 +274,22 @@ class Directory:
             seq = self.groups.upsert(self.groups.items[gid], fields=["members"])
             self.member_log.setdefault(gid, []).append((seq, member_id, add))
 
-    def remove_user(self, uid: str) -> None:
-        """Soft-delete a user: gone from lists and groups (directory delta reports reason 'changed')."""
+    def remove_user(self, uid: str, reason: str = "changed") -> None:
+        """Delete a user: gone from lists and groups. Delta reports `reason`: 'changed' (soft-deleted,
+        restorable) or 'deleted' (permanently deleted)."""
         with self.lock:
             for gid, mem in list(self.members.items()):
                 if uid in mem and gid in self.groups.items:
                     self.set_membership(gid, uid, False)
-            self.users.remove(uid, "changed")
+            self.users.remove(uid, reason)
 
-    def remove_group(self, gid: str) -> None:
-        """Soft-delete a group (and membership of it)."""
+    def remove_group(self, gid: str, reason: str = "changed") -> None:
+        """Delete a group (and membership of it); `reason` as for remove_user."""
         with self.lock:
             for other, mem in list(self.members.items()):
                 if gid in mem and other in self.groups.items and other != gid:
                     self.set_membership(other, gid, False)
-            self.groups.remove(gid, "changed")
+            self.groups.remove(gid, reason)
             self.members.pop(gid, None)
 
     # ---- organization and SKUs -----------------------------------------------------------------

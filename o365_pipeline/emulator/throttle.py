@@ -10,7 +10,7 @@ from collections import defaultdict, deque
 from dataclasses import dataclass, field
 from typing import Any
 
-FAULT_KINDS = ("429", "503", "reset", "truncate", "expire_delta", "expire_token", "retry_after_date")
+FAULT_KINDS = ("429", "503", "504", "reset", "truncate", "expire_delta", "expire_token", "retry_after_date")
 
 
 def parse_faults(spec: str) -> dict[str, float]:

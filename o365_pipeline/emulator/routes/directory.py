@@ -321,7 +321,7 @@ def register(emu: Emulator) -> None:
 
 
 def mutate_users(emu: Emulator, op: str, n: int, rng: random.Random) -> list[str]:
-    """Create, update (jobTitle/department) or soft-delete n users."""
+    """Create, update (jobTitle/department), soft-delete (delete) or permanently delete (purge) n users."""
     d = emu.directory
     out: list[str] = []
     for _ in range(n):
@@ -339,16 +339,16 @@ def mutate_users(emu: Emulator, op: str, n: int, rng: random.Random) -> list[str
                 department=rng.choice(["Sales", "Research", "Support"]),
             )
             d.users.upsert(nu, fields=["jobTitle", "department"])
-        elif op == "delete":
-            d.remove_user(u["id"])
+        elif op in ("delete", "purge"):
+            d.remove_user(u["id"], "changed" if op == "delete" else "deleted")
         else:
-            raise GraphError(400, "BadRequest", f"unknown op {op!r} for users (create|update|delete)")
+            raise GraphError(400, "BadRequest", f"unknown op {op!r} for users (create|update|delete|purge)")
         out.append(u["id"])
     return out
 
 
 def mutate_groups(emu: Emulator, op: str, n: int, rng: random.Random) -> list[str]:
-    """Create, update (description + a membership change) or soft-delete n groups."""
+    """Create, update (description), soft-delete (delete) or permanently delete (purge) n groups."""
     d = emu.directory
     out: list[str] = []
     for _ in range(n):
@@ -371,10 +371,10 @@ def mutate_groups(emu: Emulator, op: str, n: int, rng: random.Random) -> list[st
         if op == "update":
             g = dict(d.groups.items[gid], description=f"Updated {rng.randint(1, 10**6)}")
             d.groups.upsert(g, fields=["description"])
-        elif op == "delete":
-            d.remove_group(gid)
+        elif op in ("delete", "purge"):
+            d.remove_group(gid, "changed" if op == "delete" else "deleted")
         else:
-            raise GraphError(400, "BadRequest", f"unknown op {op!r} for groups (create|update|delete)")
+            raise GraphError(400, "BadRequest", f"unknown op {op!r} for groups (create|update|delete|purge)")
         out.append(gid)
     return out
 
