@@ -55,7 +55,7 @@ def _demo(args: argparse.Namespace) -> int:
 def _bench(args: argparse.Namespace) -> int:
     from .bench.main import run
 
-    return run(args.scale, args.out, throttle_seconds=args.throttle_seconds, workdir=args.workdir)
+    return run(args.scale, args.out, throttle_seconds=args.throttle_seconds, workdir=args.workdir, users=args.users)
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -82,6 +82,7 @@ def _parser() -> argparse.ArgumentParser:
     bench.add_argument("--out", default="bench/results.json", help="where the results document goes")
     bench.add_argument("--throttle-seconds", type=float, default=20.0, help="wanted length of the throttled run")
     bench.add_argument("--workdir", default=None, help="keep DuckDB files and logs here (default: a temp folder)")
+    bench.add_argument("--users", type=int, default=None, help="tenant users instead of the scale's count")
     bench.set_defaults(handler=_bench)
     return parser
 

@@ -77,7 +77,11 @@ class EmulatorProcess:
                 self._process.wait()
 
     def __enter__(self) -> EmulatorProcess:
-        return self.start()
+        try:
+            return self.start()
+        except BaseException:
+            self.stop()
+            raise
 
     def __exit__(self, *exc: object) -> None:
         self.stop()

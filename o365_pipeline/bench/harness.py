@@ -127,16 +127,25 @@ def _mutation_ops(truth: dict[str, Any], share: float) -> list[dict[str, Any]]:
     ]
 
 
-def run_bench(scale: str, *, workdir: Path | None = None, throttle_seconds: float = 20.0) -> dict[str, Any]:
-    """Run all scenarios at ``scale`` and return the results document (CONTRACT section 6 plus details)."""
+def run_bench(
+    scale: str, *, workdir: Path | None = None, throttle_seconds: float = 20.0, users: int | None = None
+) -> dict[str, Any]:
+    """Run all scenarios at ``scale`` and return the results document (CONTRACT section 6 plus details).
+
+    Args:
+        scale: the emulator's tenant size.
+        workdir: keep DuckDB files and the log here (default: a temporary folder, removed afterwards).
+        throttle_seconds: how long the throttled run should take at the limits (they are scaled to it).
+        users: users of the tenant instead of the scale's own count (the 2x run doubles it).
+    """
     own = tempfile.TemporaryDirectory(prefix="o365-bench-") if workdir is None else None
     work = Path(own.name) if own else Path(workdir or ".")
     work.mkdir(parents=True, exist_ok=True)
     bench = Bench(work, work / "bench.log")
-    users = get_scale(scale).users
-    results: dict[str, Any] = {"machine": machine(), "scale": scale}
+    users = users or get_scale(scale).users
+    results: dict[str, Any] = {"machine": machine(), "scale": scale, "users": users}
     try:
-        with EmulatorProcess(scale, work / "emulator") as emulator:
+        with EmulatorProcess(scale, work / "emulator", users=users) as emulator:
             full = bench.child(emulator, "sync", "full")
             rows, seconds = full.result["rows"], full.result["seconds"]
             results["full"] = {
@@ -195,7 +204,7 @@ def run_bench(scale: str, *, workdir: Path | None = None, throttle_seconds: floa
                 "rows": double.result["rows"],
                 "requests": double.result["requests"],
             }
-        with EmulatorProcess(scale, work / "emulator_throttled", throttle=True) as emulator:
+        with EmulatorProcess(scale, work / "emulator_throttled", users=users, throttle=True) as emulator:
             limits = emulator.admin("GET", "throttle")
             window = float(limits["window_s"])
             # Scale the overall limit so the run takes about `throttle_seconds` at the limit.

@@ -248,41 +248,77 @@ class GraphClient:
         """GET one page or object."""
         return self.request("GET", path, **kwargs)
 
-    def batch_get(self, paths: list[str], *, mailbox: str | None = None) -> dict[str, dict[str, Any]]:
-        """GET many paths through ``$batch`` (20 per request); returns each path's JSON body.
+    def relative(self, url: str) -> str | None:
+        """``url`` relative to ``/v1.0`` (as ``$batch`` wants it), or None when it points elsewhere."""
+        if url.startswith(self.base_url + "/"):
+            return url[len(self.base_url) :]
+        return None if "://" in url else "/" + url.lstrip("/")
 
-        Inner answers are judged one by one: throttled or failed-transiently ones are retried after their
-        own ``Retry-After``; a 404 (gone meanwhile) is left out; any other failure raises :class:`GraphError`.
+    def batch(
+        self, requests: list[tuple[str, Mapping[str, str] | None]], *, mailbox: str | None = None
+    ) -> list[dict[str, Any] | GraphError]:
+        """GET many relative URLs (with their headers) through ``$batch``, 20 per request.
+
+        Returns, in the order asked, each answer's JSON body or the :class:`GraphError` it ended with.
+        Throttled or failed-transiently answers are retried alone, after their own ``Retry-After``.
         """
-        results: dict[str, dict[str, Any]] = {}
-        for start in range(0, len(paths), BATCH_SIZE):
-            pending = dict(enumerate(paths[start : start + BATCH_SIZE]))
+        results: list[dict[str, Any] | GraphError] = [GraphError(0, "NotSent", "", "$batch")] * len(requests)
+        for start in range(0, len(requests), BATCH_SIZE):
+            pending = {i: requests[i] for i in range(start, min(start + BATCH_SIZE, len(requests)))}
             for attempt in range(self._max_attempts):
                 body = {
                     "requests": [
-                        {"id": str(i), "method": "GET", "url": "/" + path.lstrip("/")} for i, path in pending.items()
+                        {
+                            "id": str(i),
+                            "method": "GET",
+                            "url": "/" + url.lstrip("/"),
+                            **({"headers": dict(h)} if h else {}),
+                        }
+                        for i, (url, h) in pending.items()
                     ]
                 }
                 answer = self.request("POST", "$batch", json=body, mailbox=mailbox)
                 waits: list[float] = []
                 for response in answer.get("responses", []):
                     i, status = int(response["id"]), int(response.get("status", 0))
+                    if i not in pending:
+                        continue
+                    headers = {k.lower(): v for k, v in (response.get("headers") or {}).items()}
                     if status < 300:
-                        results[pending.pop(i)] = response.get("body") or {}
-                    elif status == 404:
                         pending.pop(i)
+                        results[i] = response.get("body") or {}
                     elif status in RETRY_STATUSES:
                         self.stats.add(throttled=int(status == 429), retries=1)
-                        headers = {k.lower(): v for k, v in (response.get("headers") or {}).items()}
                         waits.append(retry_after_seconds(headers.get("retry-after")) or self._backoff(attempt))
                     else:
+                        pending.pop(i)
                         error = (response.get("body") or {}).get("error", {})
-                        raise GraphError(status, error.get("code", f"HTTP{status}"), error.get("message", ""), "$batch")
+                        results[i] = GraphError(
+                            status,
+                            error.get("code", f"HTTP{status}"),
+                            error.get("message", ""),
+                            "$batch",
+                            headers.get("location"),
+                        )
                 if not pending:
                     break
                 time.sleep(max(waits, default=self._backoff(attempt)))
             else:
                 raise GraphError(429, "TooManyRequests", f"{len(pending)} batched requests kept failing", "$batch")
+        return results
+
+    def batch_get(self, paths: list[str], *, mailbox: str | None = None) -> dict[str, dict[str, Any]]:
+        """GET many paths through ``$batch`` (20 per request); returns each path's JSON body.
+
+        A 404 (gone meanwhile) is left out; any other failure raises :class:`GraphError`.
+        """
+        results: dict[str, dict[str, Any]] = {}
+        for path, answer in zip(paths, self.batch([(path, None) for path in paths], mailbox=mailbox), strict=True):
+            if isinstance(answer, GraphError):
+                if answer.status == 404:
+                    continue
+                raise answer
+            results[path] = answer
         return results
 
     def iter_pages(
@@ -292,12 +328,14 @@ class GraphClient:
         params: Mapping[str, str] | None = None,
         headers: Mapping[str, str] | None = None,
         mailbox: str | None = None,
+        first: dict[str, Any] | None = None,
     ) -> Iterator[dict[str, Any]]:
         """Yield every page of a collection, following ``@odata.nextLink`` verbatim.
 
-        Headers (``ConsistencyLevel``, ``Prefer``) are resent on every page, as Graph requires.
+        Headers (``ConsistencyLevel``, ``Prefer``) are resent on every page, as Graph requires. ``first`` is
+        the first page when it was already fetched (through ``$batch``).
         """
-        page = self.get(path, params=params, headers=headers, mailbox=mailbox)
+        page = first if first is not None else self.get(path, params=params, headers=headers, mailbox=mailbox)
         while True:
             yield page
             next_link = page.get("@odata.nextLink")
@@ -312,13 +350,14 @@ class GraphClient:
         params: Mapping[str, str] | None = None,
         headers: Mapping[str, str] | None = None,
         mailbox: str | None = None,
+        first: dict[str, Any] | None = None,
     ) -> Iterator[DeltaPage]:
         """Run one delta round from ``start`` (an initial path or a stored deltaLink).
 
         Yields each page's items; the last page carries the new deltaLink. Params are only sent with an
         initial path: a stored deltaLink already encodes its query.
         """
-        for page in self.iter_pages(start, params=params, headers=headers, mailbox=mailbox):
+        for page in self.iter_pages(start, params=params, headers=headers, mailbox=mailbox, first=first):
             yield DeltaPage(items=page.get("value", []), delta_link=page.get("@odata.deltaLink"))
 
 

@@ -71,6 +71,7 @@ class ReadContext:
     links: Mapping[str, str]
     state: Mapping[str, Any]
     workers: int = 8
+    prefetched: dict[str, dict[str, Any]] = field(default_factory=dict)  # first pages of stored links, by key
     calendar_window: tuple[dt.datetime, dt.datetime] = field(
         default_factory=lambda: (
             dt.datetime.now(dt.UTC) - dt.timedelta(days=365),
@@ -104,6 +105,46 @@ def _params(entity: Entity, top: bool = True) -> dict[str, str]:
     return params
 
 
+def delta_headers(entity: Entity) -> dict[str, str] | None:
+    """``Prefer: odata.maxpagesize`` for the Outlook delta functions that page by it (messages, events)."""
+    if entity.page_size and entity.reader in ("messages_delta", "calendar_view_delta"):
+        return {"Prefer": f"odata.maxpagesize={entity.page_size}"}
+    return None
+
+
+def prefetch(client: GraphClient, links: Mapping[str, str], headers: Mapping[str, str] | None, workers: int) -> dict:
+    """First pages of every stored deltaLink, 20 per ``$batch`` request (a no-change round is one page each).
+
+    Links ``$batch`` cannot carry (another host) and failed answers (an expired token) are left out: their
+    stream sends its own request and handles the error.
+    """
+    relative = {key: client.relative(link) for key, link in sorted(links.items())}
+    todo = [(key, url) for key, url in relative.items() if url]
+    if len(todo) < 2:
+        return {}
+    chunks = [todo[i : i + 20] for i in range(0, len(todo), 20)]
+
+    def work(chunk: list[tuple[str, str]]) -> Iterator[tuple[str, dict[str, Any]]]:
+        answers = client.batch([(url, headers) for _, url in chunk])
+        for (key, _), answer in zip(chunk, answers, strict=True):
+            if not isinstance(answer, GraphError):
+                yield key, answer
+
+    return dict(fan_out(chunks, work, workers=workers))
+
+
+def batch_first_pages(ctx: ReadContext, urls: Mapping[str, str]) -> dict[str, dict[str, Any] | GraphError]:
+    """The answers to many relative URLs, 20 per ``$batch`` request, the batches on the worker threads."""
+    todo = list(urls.items())
+    chunks = [todo[i : i + 20] for i in range(0, len(todo), 20)]
+
+    def work(chunk: list[tuple[str, str]]) -> Iterator[tuple[str, dict[str, Any] | GraphError]]:
+        answers = ctx.client.batch([(url, None) for _, url in chunk])
+        yield from zip([key for key, _ in chunk], answers, strict=True)
+
+    return dict(fan_out(chunks, work, workers=ctx.workers))
+
+
 def delta_stream(
     ctx: ReadContext,
     key: str,
@@ -121,11 +162,12 @@ def delta_stream(
     returned by it.
     """
     link = ctx.links.get(key)
+    first = ctx.prefetched.pop(key, None) if link else None
     resync_ids: set[str] | None = None
     while True:
         try:
             for page in ctx.client.iter_delta(
-                link or path, params=None if link else params, headers=headers, mailbox=mailbox
+                link or path, params=None if link else params, headers=headers, mailbox=mailbox, first=first
             ):
                 rows = [shape(item, scope) for item in page.items]
                 if resync_ids is not None:
@@ -266,22 +308,54 @@ def read_mailbox_delta(ctx: ReadContext) -> Iterator[Event]:
     return per_user(ctx, work)
 
 
-def _all_ids(client: GraphClient, path: str, mailbox: str) -> list[str]:
-    return [
-        item["id"]
-        for page in client.iter_pages(path, params={"$select": "id", "$top": "1000"}, mailbox=mailbox)
-        for item in page.get("value", [])
-    ]
+def known_streams(links: Mapping[str, str]) -> dict[str, list[str]]:
+    """Stream ids (folder ids) by owner from stored link keys ``owner/stream``: the folders synced before."""
+    owners: dict[str, list[str]] = {}
+    for key in links:
+        owner, _, stream = key.partition("/")
+        if stream and stream != FOLDERS:
+            owners.setdefault(owner, []).append(stream)
+    return owners
 
 
-def mail_folder_ids(client: GraphClient, user_id: str) -> list[str]:
-    """Every mail folder of a mailbox, child folders included (one full mailFolders/delta round)."""
-    return [
-        item["id"]
-        for page in client.iter_delta(f"users/{user_id}/mailFolders/delta", params={"$select": "id"}, mailbox=user_id)
-        for item in page.items
-        if not removed(item)
-    ]
+FOLDERS = "folders"  # key suffix of a mailbox's folder-list deltaLink (``user_id/folders``)
+
+
+def folder_ids(
+    ctx: ReadContext,
+    user_id: str,
+    path: str,
+    known: list[str],
+    extra: Callable[[], list[str]] = list,
+    select: str = "id",
+) -> Iterator[Event]:
+    """A mailbox's folder ids: the known ones changed by what the folder delta (from its stored link) reports,
+    or a full round the first time (plus ``extra()``: folders that delta does not list, such as the default
+    contact folder). Yields the folders deltaLink to keep; returns the ids."""
+    key = f"{user_id}/{FOLDERS}"
+    ids = dict.fromkeys(known if key in ctx.links else extra())
+    for event in delta_stream(ctx, key, path, {"$select": select}, scope={}, mailbox=user_id):
+        if isinstance(event, Rows):
+            for row in event.rows:
+                if row[DELETED_COLUMN]:
+                    ids.pop(row["id"], None)
+                else:
+                    ids[row["id"]] = None
+                    if row.get("parentFolderId"):  # the default contact folder is every top folder's parent
+                        ids[row["parentFolderId"]] = None
+        elif isinstance(event, Drop):  # the folder list was resynced: the new full round is the truth
+            ids = dict.fromkeys([*extra(), *event.keep])
+        elif isinstance(event, KeepState):
+            yield event
+    return list(ids)
+
+
+def mail_folder_ids(ctx: ReadContext, user_id: str, known: list[str]) -> Iterator[Event]:
+    """Every mail folder of a mailbox, child folders included (mailFolders/delta; one page when nothing
+    changed since the stored link)."""
+    path = f"users/{user_id}/mailFolders/delta"
+    ids = yield from folder_ids(ctx, user_id, path, known)
+    return ids
 
 
 def read_messages_delta(ctx: ReadContext) -> Iterator[Event]:
@@ -289,12 +363,14 @@ def read_messages_delta(ctx: ReadContext) -> Iterator[Event]:
     old folder's stream and created in the new one, so deletions are applied last and only for ids no
     folder of the mailbox reported as present."""
     entity = ctx.entity
-    headers = {"Prefer": f"odata.maxpagesize={entity.page_size}"} if entity.page_size else None
+    headers = delta_headers(entity)
+    known = known_streams(ctx.links)
 
     def work(user: TenantUser) -> Iterator[Event]:
         present: set[str] = set()
         deletions: dict[str, dict[str, Any]] = {}
-        for folder_id in mail_folder_ids(ctx.client, user.id):
+        folders = yield from mail_folder_ids(ctx, user.id, known.get(user.id, []))
+        for folder_id in folders:
             path = entity.path.format(user_id=user.id, folder_id=folder_id)
             params = {"$select": ",".join(entity.select)} if entity.select else None
             for event in delta_stream(
@@ -331,22 +407,25 @@ def read_contacts_delta(ctx: ReadContext) -> Iterator[Event]:
     """Per contact folder delta, the default Contacts folder included (its id is every top folder's parent)."""
     entity = ctx.entity
 
-    def folders(user: TenantUser) -> list[str]:
-        ids: list[str] = []
+    known = known_streams(ctx.links)
+
+    def default_folder(user: TenantUser) -> list[str]:
         for page in ctx.client.iter_pages(
             f"users/{user.id}/contacts", params={"$select": "parentFolderId", "$top": "1"}, mailbox=user.id
         ):
-            ids += [item["parentFolderId"] for item in page.get("value", []) if item.get("parentFolderId")]
-            break
-        for page in ctx.client.iter_pages(
-            f"users/{user.id}/contactFolders", params={"$select": "id,parentFolderId"}, mailbox=user.id
-        ):
-            for item in page.get("value", []):
-                ids += [item["id"], item.get("parentFolderId") or item["id"]]
-        return list(dict.fromkeys(ids))
+            return [item["parentFolderId"] for item in page.get("value", []) if item.get("parentFolderId")]
+        return []
 
     def work(user: TenantUser) -> Iterator[Event]:
-        for folder_id in folders(user):
+        folders = yield from folder_ids(
+            ctx,
+            user.id,
+            f"users/{user.id}/contactFolders/delta",
+            known.get(user.id, []),
+            lambda: default_folder(user),
+            select="id,parentFolderId",
+        )
+        for folder_id in folders:
             path = entity.path.format(user_id=user.id, folder_id=folder_id)
             for event in delta_stream(
                 ctx, f"{user.id}/{folder_id}", path, None, scope={"user_id": user.id}, mailbox=user.id
@@ -389,11 +468,19 @@ def read_drive_delta(ctx: ReadContext) -> Iterator[Event]:
 
 
 def read_mailbox_list(ctx: ReadContext) -> Iterator[Event]:
-    """A small per-mailbox collection read whole (calendars)."""
+    """A small per-mailbox collection read whole (calendars); first pages of 20 mailboxes per ``$batch``."""
     entity = ctx.entity
+    params = _params(entity)
+    query = "&".join(f"{name}={value}" for name, value in params.items())
+    users = ctx.tenant.users_for_content()
+    firsts = batch_first_pages(ctx, {u.id: f"{entity.path.format(user_id=u.id)}?{query}" for u in users})
 
     def work(user: TenantUser) -> Iterator[Event]:
-        for page in ctx.client.iter_pages(entity.path.format(user_id=user.id), params=_params(entity), mailbox=user.id):
+        first = firsts.get(user.id)
+        if isinstance(first, GraphError):
+            raise first
+        path = entity.path.format(user_id=user.id)
+        for page in ctx.client.iter_pages(path, params=params, mailbox=user.id, first=first):
             yield Rows([shape(item, {"user_id": user.id}) for item in page.get("value", [])])
 
     return per_user(ctx, work)
@@ -410,9 +497,12 @@ def read_attachments(ctx: ReadContext) -> Iterator[Event]:
     parent_column = f"{parent}_id"
     select = ",".join(entity.select)
 
-    def parent_streams(user: TenantUser) -> Iterator[tuple[str, str, dict[str, str] | None]]:
+    known = known_streams(ctx.links)
+    headers = delta_headers(ENTITIES[f"{parent}s"])
+
+    def parent_streams(user: TenantUser, folders: list[str]) -> Iterator[tuple[str, str, dict[str, str] | None]]:
         if parent == "message":
-            for folder_id in mail_folder_ids(ctx.client, user.id):
+            for folder_id in folders:
                 path = ENTITIES["messages"].path.format(user_id=user.id, folder_id=folder_id)
                 yield f"{user.id}/{folder_id}", path, {"$select": "id,hasAttachments"}
         else:
@@ -428,8 +518,12 @@ def read_attachments(ctx: ReadContext) -> Iterator[Event]:
             )
 
     def work(user: TenantUser) -> Iterator[Event]:
-        for key, path, params in parent_streams(user):
-            for event in delta_stream(ctx, key, path, params, scope={"user_id": user.id}, mailbox=user.id):
+        folders: list[str] = []
+        if parent == "message":
+            folders = yield from mail_folder_ids(ctx, user.id, known.get(user.id, []))
+        for key, path, params in parent_streams(user, folders):
+            stream = delta_stream(ctx, key, path, params, scope={"user_id": user.id}, mailbox=user.id, headers=headers)
+            for event in stream:
                 if isinstance(event, Drop):
                     continue  # attachments of parents gone meanwhile are dropped below, per parent
                 if not isinstance(event, Rows):

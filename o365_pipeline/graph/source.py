@@ -22,7 +22,7 @@ from dlt.extract.resource import DltResource
 
 from .client import GraphClient
 from .entities import PER_USER_READERS, Entity, select_entities
-from .readers import DELETED_COLUMN, READERS, Drop, KeepState, ReadContext, Rows, Skipped
+from .readers import DELETED_COLUMN, READERS, Drop, KeepState, ReadContext, Rows, Skipped, delta_headers, prefetch
 from .tenant import Tenant
 
 log = logging.getLogger(__name__)
@@ -140,6 +140,7 @@ def _extract(entity: Entity, run: SyncRun) -> Iterator[list[dict[str, Any]]]:
     stats = run.stats.setdefault(entity.name, EntityStats())
     started = time.perf_counter()
     context = ReadContext(entity, client, run.tenant, dict(links), dict(state), workers=run.workers)
+    context.prefetched = prefetch(client, links, delta_headers(entity), run.workers)
     try:
         for event in READERS[entity.reader](context):
             if isinstance(event, Rows):
@@ -175,6 +176,7 @@ def build_resource(entity: Entity, run: SyncRun) -> DltResource:
         primary_key=primary_key(entity),
         write_disposition=disposition,
         columns=column_hints(entity),
+        file_format="parquet",  # dlt's default insert_values loader is ~4x slower and ~9x hungrier
     )
 
 
