@@ -192,13 +192,16 @@ def folder_streams(reader: Reader) -> list[str]:
         return [p for ps in pool.map(folders, users) for p in ps]
 
 
-def read_pass(reader: Reader, streams: list[str], *, name: str, threads: int, page_size: int) -> PassResult:
+def read_pass(
+    reader: Reader, streams: list[str], *, name: str, threads: int, page_size: int, select: str = ""
+) -> PassResult:
     """Follow every stream to its deltaLink on `threads` threads; count items, pages, body bytes."""
     prefer = {"Prefer": f"odata.maxpagesize={page_size}"}
+    query = f"?$select={select}" if select else ""
 
     def one(path: str) -> tuple[int, int, int]:
         items = pages = size = 0
-        link = path
+        link = path + query
         while link:
             status, body = reader.get(link, prefer)
             if status != 200:
@@ -218,10 +221,18 @@ def read_pass(reader: Reader, streams: list[str], *, name: str, threads: int, pa
 
 
 def run(
-    scale: str, *, seed: int, threads: int, page_size: int, start_scales: list[str], client: str = "httpx"
+    scale: str,
+    *,
+    seed: int,
+    threads: int,
+    page_size: int,
+    start_scales: list[str],
+    client: str = "httpx",
+    select: str = "",
 ) -> dict[str, Any]:
     """The whole benchmark; prints a table and returns the figures."""
     out: dict[str, Any] = {"scale": scale, "client": client, "threads": threads, "page_size": page_size}
+    out["select"] = select
     out.update(passes=[], start=[])
     with tempfile.TemporaryDirectory(prefix="emu-bench-") as tmp:
         emu = EmulatorProc(scale, seed, tmp).start()
@@ -231,7 +242,7 @@ def run(
             out["streams"] = len(streams)
             for name in ("cold", "warm"):
                 cpu0 = emu.cpu_s()
-                res = read_pass(reader, streams, name=name, threads=threads, page_size=page_size)
+                res = read_pass(reader, streams, name=name, threads=threads, page_size=page_size, select=select)
                 cpu = emu.cpu_s() - cpu0
                 out["passes"].append(
                     {
@@ -273,10 +284,19 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--page-size", type=int, default=1000, help="Prefer: odata.maxpagesize (Graph allows 1000)")
     p.add_argument("--start-scales", default="small,bench,large", help="scales whose start time/RSS to measure")
     p.add_argument("--client", choices=("httpx", "stdlib"), default="httpx", help="httpx or http.client")
+    p.add_argument("--select", default="", help="$select of the message delta rounds (default shape when empty)")
     p.add_argument("--json", default="", help="also write the figures to this file")
     a = p.parse_args(argv)
     scales = [s for s in a.start_scales.split(",") if s]
-    out = run(a.scale, seed=a.seed, threads=a.threads, page_size=a.page_size, start_scales=scales, client=a.client)
+    out = run(
+        a.scale,
+        seed=a.seed,
+        threads=a.threads,
+        page_size=a.page_size,
+        start_scales=scales,
+        client=a.client,
+        select=a.select,
+    )
     if a.json:
         Path(a.json).write_text(json.dumps(out, indent=2))
     return 0
