@@ -33,7 +33,7 @@ test: manifest lint
 dev: manifest
 	mkdir -p data .dagster_home && cp dagster.yaml .dagster_home/dagster.yaml
 	$(BIN)/o365-pipeline emulator serve --port 0 --state-dir .dagster_home/emulator > .dagster_home/emulator.env & \
-	  emu=$$!; trap "kill $$emu" EXIT INT TERM; \
+	  emu=$$!; trap "kill $$emu 2>/dev/null" EXIT; trap "exit 130" INT TERM; \
 	  until grep -q '^# ready' .dagster_home/emulator.env; do kill -0 $$emu || exit 1; sleep 0.2; done; \
 	  . ./.dagster_home/emulator.env; \
 	  PATH=$$PWD/$(BIN):$$PATH DAGSTER_HOME=$$PWD/.dagster_home $(BIN)/dagster dev -w workspace.yaml -h 127.0.0.1 -p 3000
