@@ -8,6 +8,7 @@ deleted upstream means gone from the raw table.
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import logging
 import threading
@@ -107,29 +108,54 @@ def primary_key(entity: Entity) -> tuple[str, ...]:
     return ("user_id", "id") if entity.reader in PER_USER_READERS else ("id",)
 
 
-def _stored_keys(table: str, drop: Drop) -> list[dict[str, Any]]:
-    """Deletion rows for the stored rows a :class:`Drop` covers; none when the table does not exist yet."""
-    columns = [*drop.scope, *([drop.parent_column] if drop.parent_column else [])]
-    where = [f"{column} = %s" for column in drop.scope]
-    args: list[Any] = list(drop.scope.values())
-    if drop.parent_column:
-        placeholders = ", ".join(["%s"] * len(drop.parents)) or "null"
-        where.append(f"{drop.parent_column} {'not in' if drop.other_parents else 'in'} ({placeholders})")
-        args += list(drop.parents)
-    with dlt.current.pipeline().sql_client() as client:
-        name = client.make_qualified_table_name(table)
-        try:
-            query = f"select {', '.join(['id', *columns])} from {name}"
-            rows = client.execute_sql(query + (f" where {' and '.join(where)}" if where else ""), *args) or []
-        except Exception as exc:  # first run: the table does not exist yet, nothing stored to drop
-            if "does not exist" not in str(exc):
-                raise
+class StoredRows:
+    """The rows already stored in one raw table, queried through a single connection opened on first use.
+
+    A table that does not exist yet (first run) holds nothing: that is checked once, not once per drop.
+    """
+
+    def __init__(self, table: str) -> None:
+        self.table = table
+        self._stack = contextlib.ExitStack()
+        self._client: Any = None
+        self._exists: bool | None = None
+
+    def _open(self) -> bool:
+        if self._exists is None:
+            client = self._stack.enter_context(dlt.current.pipeline().sql_client())
+            self._client = client
+            try:
+                client.execute_sql(f"select 1 from {client.make_qualified_table_name(self.table)} limit 0")
+                self._exists = True
+            except Exception as exc:  # first run: the table does not exist yet, nothing stored to drop
+                if "does not exist" not in str(exc):
+                    raise
+                self._exists = False
+        return self._exists
+
+    def deletion_rows(self, drop: Drop) -> list[dict[str, Any]]:
+        """Deletion rows for the stored rows a :class:`Drop` covers."""
+        if not self._open():
             return []
-    return [
-        {"id": row[0], **dict(zip(columns, row[1:], strict=True)), DELETED_COLUMN: True}
-        for row in rows
-        if row[0] not in drop.keep
-    ]
+        columns = [*drop.scope, *([drop.parent_column] if drop.parent_column else [])]
+        where = [f"{column} = %s" for column in drop.scope]
+        args: list[Any] = list(drop.scope.values())
+        if drop.parent_column:
+            placeholders = ", ".join(["%s"] * len(drop.parents)) or "null"
+            where.append(f"{drop.parent_column} {'not in' if drop.other_parents else 'in'} ({placeholders})")
+            args += list(drop.parents)
+        name = self._client.make_qualified_table_name(self.table)
+        query = f"select {', '.join(['id', *columns])} from {name}"
+        rows = self._client.execute_sql(query + (f" where {' and '.join(where)}" if where else ""), *args) or []
+        return [
+            {"id": row[0], **dict(zip(columns, row[1:], strict=True)), DELETED_COLUMN: True}
+            for row in rows
+            if row[0] not in drop.keep
+        ]
+
+    def close(self) -> None:
+        """Close the connection, if one was opened."""
+        self._stack.close()
 
 
 def _extract(entity: Entity, run: SyncRun) -> Iterator[list[dict[str, Any]]]:
@@ -141,6 +167,7 @@ def _extract(entity: Entity, run: SyncRun) -> Iterator[list[dict[str, Any]]]:
     started = time.perf_counter()
     context = ReadContext(entity, client, run.tenant, dict(links), dict(state), workers=run.workers)
     context.prefetched = prefetch(client, links, delta_headers(entity), run.workers)
+    stored = StoredRows(entity.name)
     try:
         for event in READERS[entity.reader](context):
             if isinstance(event, Rows):
@@ -150,13 +177,14 @@ def _extract(entity: Entity, run: SyncRun) -> Iterator[list[dict[str, Any]]]:
             elif isinstance(event, KeepState):
                 (links if event.section == "links" else state)[event.key] = event.value
             elif isinstance(event, Drop) and entity.strategy != "replace":  # a replace keeps nothing stored
-                rows = _stored_keys(entity.name, event)
+                rows = stored.deletion_rows(event)
                 stats.deleted += len(rows)
                 if rows:
                     yield run.number(rows)
             elif isinstance(event, Skipped):
                 stats.skipped += 1
     finally:
+        stored.close()
         stats.requests += client.stats.requests
         stats.throttled += client.stats.throttled
         stats.seconds += time.perf_counter() - started
