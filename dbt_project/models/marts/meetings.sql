@@ -32,30 +32,52 @@ attendee_counts as (
 
 ),
 
--- One row per meeting: the organizer's copy (every attendee's calendar holds another copy of it).
+users as (
+
+    select user_id, lower(mail) as mail from {{ ref('stg_graph__users') }}
+    where mail is not null
+
+),
+
+-- Every attendee's calendar holds a copy of a meeting, all with the same iCalUId (one per occurrence):
+-- keep one copy per meeting, the organizer's when it was synced.
+copies as (
+
+    select
+        *,
+        row_number() over (
+            partition by coalesce(ical_uid, event_key)
+            order by case when is_organizer then 0 else 1 end, event_key
+        ) as copy_rank
+    from events
+    where event_type <> 'seriesMaster'
+
+),
+
 final as (
 
     select
-        events.event_key,
-        events.event_id,
-        events.ical_uid,
-        events.user_id as organizer_user_id,
-        lower(events.organizer_address) as organizer_address,
-        events.subject,
-        events.starts_at,
-        events.ends_at,
-        {{ dbt.datediff('events.starts_at', 'events.ends_at', 'minute') }} as duration_minutes,
+        copies.event_key,
+        copies.event_id,
+        copies.ical_uid,
+        copies.user_id as calendar_user_id,
+        users.user_id as organizer_user_id,
+        lower(copies.organizer_address) as organizer_address,
+        copies.subject,
+        copies.starts_at,
+        copies.ends_at,
+        {{ dbt.datediff('copies.starts_at', 'copies.ends_at', 'minute') }} as duration_minutes,
         coalesce(attendee_counts.attendee_count, 0) as attendee_count,
         coalesce(attendee_counts.internal_attendee_count, 0) as internal_attendee_count,
         coalesce(attendee_counts.external_attendee_count, 0) as external_attendee_count,
-        events.is_online_meeting,
-        events.series_master_id is not null or events.event_type in ('occurrence', 'exception') as is_recurring,
-        events.is_all_day,
-        events.is_cancelled
-    from events
-    left join attendee_counts on events.event_key = attendee_counts.event_key
-    where events.is_organizer
-        and events.event_type <> 'seriesMaster'
+        copies.is_online_meeting,
+        copies.series_master_id is not null or copies.event_type in ('occurrence', 'exception') as is_recurring,
+        copies.is_all_day,
+        copies.is_cancelled
+    from copies
+    left join attendee_counts on copies.event_key = attendee_counts.event_key
+    left join users on lower(copies.organizer_address) = users.mail
+    where copies.copy_rank = 1
 
 )
 
