@@ -95,3 +95,18 @@ def from_msal_result(
         detail = description or error
         message = f"token request failed: {detail} ({error}); check {setting}"
     return O365AuthError(redact(message, secrets), setting=setting, code=f"AADSTS{code}" if code is not None else error)
+
+
+def auth_error_in(exc: BaseException) -> O365AuthError | None:
+    """The O365AuthError that caused `exc` (dlt wraps errors raised while extracting), or None.
+
+    For a command line that prints one line instead of dlt's traceback: `error: {auth_error_in(exc)}`.
+    """
+    seen: set[int] = set()
+    current: BaseException | None = exc
+    while current is not None and id(current) not in seen:
+        if isinstance(current, O365AuthError):
+            return current
+        seen.add(id(current))
+        current = current.__cause__ or current.__context__
+    return None

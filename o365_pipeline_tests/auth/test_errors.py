@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
-import pytest
+from collections.abc import Iterator
+from pathlib import Path
 
-from o365_pipeline.auth.errors import O365AuthError, from_msal_result
+import dlt
+import pytest
+from dlt.pipeline.exceptions import PipelineStepFailed
+
+from o365_pipeline.auth.errors import O365AuthError, auth_error_in, from_msal_result
 
 
 @pytest.mark.parametrize(
@@ -41,3 +46,24 @@ def test_error_is_one_line_and_names_its_setting() -> None:
     error = O365AuthError("first line\nsecond line", setting="O365_CA_BUNDLE")
     assert str(error) == "first line second line (setting O365_CA_BUNDLE)"
     assert isinstance(error, Exception) and error.setting == "O365_CA_BUNDLE"
+
+
+def test_auth_error_is_found_behind_dlts_wrapping(tmp_path: Path) -> None:
+    cause = O365AuthError(
+        "token request failed: AADSTS7000215 invalid client secret", setting="O365_OAUTH_CLIENT_SECRET"
+    )
+
+    @dlt.resource(name="users")
+    def users() -> Iterator[dict[str, str]]:
+        raise cause
+        yield {}
+
+    pipeline = dlt.pipeline(
+        pipeline_name="auth_error_wrap",
+        pipelines_dir=str(tmp_path / "dlt"),
+        destination=dlt.destinations.duckdb(str(tmp_path / "x.duckdb")),
+    )
+    with pytest.raises(PipelineStepFailed) as info:
+        pipeline.run(users())
+    assert auth_error_in(info.value) is cause
+    assert auth_error_in(ValueError("unrelated")) is None
