@@ -12,6 +12,7 @@ import datetime as dt
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import quote
 
 from .client import GraphClient
 from .entities import ENTITIES, Entity
@@ -133,16 +134,42 @@ def prefetch(client: GraphClient, links: Mapping[str, str], headers: Mapping[str
     return dict(fan_out(chunks, work, workers=workers))
 
 
-def batch_first_pages(ctx: ReadContext, urls: Mapping[str, str]) -> dict[str, dict[str, Any] | GraphError]:
+def batch_first_pages(
+    ctx: ReadContext, urls: Mapping[str, str], headers: Mapping[str, str] | None = None
+) -> dict[str, dict[str, Any] | GraphError]:
     """The answers to many relative URLs, 20 per ``$batch`` request, the batches on the worker threads."""
     todo = list(urls.items())
     chunks = [todo[i : i + 20] for i in range(0, len(todo), 20)]
 
     def work(chunk: list[tuple[str, str]]) -> Iterator[tuple[str, dict[str, Any] | GraphError]]:
-        answers = ctx.client.batch([(url, None) for _, url in chunk])
+        answers = ctx.client.batch([(url, headers) for _, url in chunk])
         yield from zip([key for key, _ in chunk], answers, strict=True)
 
     return dict(fan_out(chunks, work, workers=ctx.workers))
+
+
+def with_query(path: str, params: Mapping[str, str] | None) -> str:
+    """``path?name=value&...`` as a ``$batch`` request's relative URL."""
+    if not params:
+        return path
+    return path + "?" + "&".join(f"{name}={quote(value, safe=',:$()')}" for name, value in params.items())
+
+
+def prefetch_initial(
+    ctx: ReadContext,
+    streams: Mapping[str, tuple[str, Mapping[str, str] | None]],
+    headers: Mapping[str, str] | None,
+    mailbox: str,
+) -> None:
+    """First pages of a mailbox's streams that have no stored link yet (folder by folder otherwise), 20 per
+    ``$batch``; :func:`delta_stream` picks them up. Failed answers are left to the stream's own request."""
+    todo = [(key, with_query(path, params)) for key, (path, params) in streams.items() if key not in ctx.links]
+    if len(todo) < 2:
+        return
+    answers = ctx.client.batch([(url, headers) for _, url in todo], mailbox=mailbox)
+    for (key, _), answer in zip(todo, answers, strict=True):
+        if not isinstance(answer, GraphError):
+            ctx.prefetched[key] = answer
 
 
 def delta_stream(
@@ -162,7 +189,7 @@ def delta_stream(
     returned by it.
     """
     link = ctx.links.get(key)
-    first = ctx.prefetched.pop(key, None) if link else None
+    first = ctx.prefetched.pop(key, None)
     resync_ids: set[str] | None = None
     while True:
         try:
@@ -370,9 +397,11 @@ def read_messages_delta(ctx: ReadContext) -> Iterator[Event]:
         present: set[str] = set()
         deletions: dict[str, dict[str, Any]] = {}
         folders = yield from mail_folder_ids(ctx, user.id, known.get(user.id, []))
+        params = {"$select": ",".join(entity.select)} if entity.select else None
+        streams = {f"{user.id}/{f}": (entity.path.format(user_id=user.id, folder_id=f), params) for f in folders}
+        prefetch_initial(ctx, streams, headers, user.id)
         for folder_id in folders:
             path = entity.path.format(user_id=user.id, folder_id=folder_id)
-            params = {"$select": ",".join(entity.select)} if entity.select else None
             for event in delta_stream(
                 ctx,
                 f"{user.id}/{folder_id}",
@@ -425,6 +454,8 @@ def read_contacts_delta(ctx: ReadContext) -> Iterator[Event]:
             lambda: default_folder(user),
             select="id,parentFolderId",
         )
+        streams = {f"{user.id}/{f}": (entity.path.format(user_id=user.id, folder_id=f), None) for f in folders}
+        prefetch_initial(ctx, streams, None, user.id)
         for folder_id in folders:
             path = entity.path.format(user_id=user.id, folder_id=folder_id)
             for event in delta_stream(
@@ -521,7 +552,9 @@ def read_attachments(ctx: ReadContext) -> Iterator[Event]:
         folders: list[str] = []
         if parent == "message":
             folders = yield from mail_folder_ids(ctx, user.id, known.get(user.id, []))
-        for key, path, params in parent_streams(user, folders):
+        streams = list(parent_streams(user, folders))
+        prefetch_initial(ctx, {key: (path, params) for key, path, params in streams}, headers, user.id)
+        for key, path, params in streams:
             stream = delta_stream(ctx, key, path, params, scope={"user_id": user.id}, mailbox=user.id, headers=headers)
             for event in stream:
                 if isinstance(event, Drop):
