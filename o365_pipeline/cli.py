@@ -102,13 +102,26 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     except Exception as exc:  # one readable line, never a traceback full of config
-        from .auth import O365AuthError
-        from .graph.errors import GraphError
+        cause = _known_cause(exc)
+        if cause is None:
+            raise
+        print(f"error: {cause}", file=sys.stderr)
+        return 1
 
-        if isinstance(exc, O365AuthError | GraphError):
-            print(f"error: {exc}", file=sys.stderr)
-            return 1
-        raise
+
+def _known_cause(exc: BaseException) -> BaseException | None:
+    """The auth or Graph error behind ``exc`` (dlt wraps what a resource raises), if that is what failed."""
+    from .auth import O365AuthError
+    from .graph.errors import GraphError
+
+    seen: set[int] = set()
+    current: BaseException | None = exc
+    while current is not None and id(current) not in seen:
+        if isinstance(current, O365AuthError | GraphError):
+            return current
+        seen.add(id(current))
+        current = current.__cause__ or current.__context__
+    return None
 
 
 if __name__ == "__main__":
