@@ -1,5 +1,6 @@
 """The dbt project handle (only that, as in Dagster's examples)."""
 
+import os
 import shutil
 import sys
 from pathlib import Path
@@ -23,6 +24,8 @@ def ensure_manifest() -> Path:
 
     ``prepare_if_dev()`` only acts under ``dagster dev``; this makes every other entry point work too.
     """
+    if shutil.which("dbt") is None:  # dagster-dbt's preparer calls plain `dbt`: find the one beside us
+        os.environ["PATH"] = f"{Path(DBT_EXECUTABLE).parent}{os.pathsep}{os.environ.get('PATH', '')}"
     dbt_project.prepare_if_dev()
     if not dbt_project.manifest_path.exists():
         dbt_project.preparer.prepare(dbt_project)
