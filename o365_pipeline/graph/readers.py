@@ -554,6 +554,8 @@ def read_attachments(ctx: ReadContext) -> Iterator[Event]:
             folders = yield from mail_folder_ids(ctx, user.id, known.get(user.id, []))
         streams = list(parent_streams(user, folders))
         prefetch_initial(ctx, {key: (path, params) for key, path, params in streams}, headers, user.id)
+        changed: list[str] = []
+        with_files: list[str] = []
         for key, path, params in streams:
             stream = delta_stream(ctx, key, path, params, scope={"user_id": user.id}, mailbox=user.id, headers=headers)
             for event in stream:
@@ -562,18 +564,27 @@ def read_attachments(ctx: ReadContext) -> Iterator[Event]:
                 if not isinstance(event, Rows):
                     yield event
                     continue
-                changed = tuple(row["id"] for row in event.rows)
-                yield Drop(scope={"user_id": user.id}, parent_column=parent_column, parents=changed)
-                with_files = [row["id"] for row in event.rows if row.get("hasAttachments")]
-                paths = {f"users/{user.id}/{parent}s/{pid}/attachments?$select={select}": pid for pid in with_files}
-                answers = ctx.client.batch_get(list(paths), mailbox=user.id)
-                rows = [
-                    shape(item, {"user_id": user.id, parent_column: paths[path]})
-                    for path, body in answers.items()
-                    for item in body.get("value", [])
-                ]
-                if rows:
-                    yield Rows(rows)
+                changed += [row["id"] for row in event.rows]
+                with_files += [row["id"] for row in event.rows if row.get("hasAttachments")]
+                if len(with_files) >= 200:  # full batches across the mailbox's folders, bounded memory
+                    yield from flush(user, changed, with_files)
+                    changed, with_files = [], []
+        yield from flush(user, changed, with_files)
+
+    def flush(user: TenantUser, changed: list[str], with_files: list[str]) -> Iterator[Event]:
+        """Drop the stored attachments of changed parents, then read those that have attachments again."""
+        if not changed:
+            return
+        yield Drop(scope={"user_id": user.id}, parent_column=parent_column, parents=tuple(changed))
+        paths = {f"users/{user.id}/{parent}s/{pid}/attachments?$select={select}": pid for pid in with_files}
+        answers = ctx.client.batch_get(list(paths), mailbox=user.id)
+        rows = [
+            shape(item, {"user_id": user.id, parent_column: paths[path]})
+            for path, body in answers.items()
+            for item in body.get("value", [])
+        ]
+        if rows:
+            yield Rows(rows)
 
     return per_user(ctx, work)
 
