@@ -29,6 +29,7 @@ TokenProvider = Callable[[bool], str]
 
 RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
 BATCH_SIZE = 20  # Graph's $batch limit
+MAX_THROTTLED = 200  # 429s honoured (after their Retry-After) per request before giving up
 
 
 def make_ssl_context(verify: str | bool) -> ssl.SSLContext | bool:
@@ -204,7 +205,8 @@ class GraphClient:
         where = urlsplit(url).path
         refreshed = False
         last: GraphError | None = None
-        for attempt in range(self._max_attempts):
+        attempt = throttled = 0
+        while attempt < self._max_attempts:
             wait: float | None = None
             token = self._bearer()
             request_headers = {"Authorization": f"Bearer {token}", **(headers or {})}
@@ -216,6 +218,7 @@ class GraphClient:
                 self.stats.add(requests=1, retries=1)
                 last = GraphError(0, type(exc).__name__, "connection failed", where)
                 time.sleep(self._backoff(attempt))
+                attempt += 1
                 continue
             status = response.status_code
             self.stats.add(requests=1, nbytes=len(content), throttled=int(status == 429))
@@ -237,9 +240,13 @@ class GraphClient:
                 if status not in RETRY_STATUSES:
                     raise last
                 wait = retry_after_seconds(response.headers.get("Retry-After"))
+                if status == 429 and throttled < MAX_THROTTLED:  # honouring Retry-After is not a failed try
+                    throttled += 1
+                    attempt -= 1
                 if wait is None:
                     wait = self._backoff(attempt)
             self.stats.add(retries=1)
+            attempt += 1
             time.sleep(wait)
         assert last is not None
         raise last
@@ -265,7 +272,10 @@ class GraphClient:
         results: list[dict[str, Any] | GraphError] = [GraphError(0, "NotSent", "", "$batch")] * len(requests)
         for start in range(0, len(requests), BATCH_SIZE):
             pending = {i: requests[i] for i in range(start, min(start + BATCH_SIZE, len(requests)))}
-            for attempt in range(self._max_attempts):
+            attempt = throttled = 0
+            while pending:
+                if attempt >= self._max_attempts:
+                    raise GraphError(429, "TooManyRequests", f"{len(pending)} batched requests kept failing", "$batch")
                 body = {
                     "requests": [
                         {
@@ -279,6 +289,7 @@ class GraphClient:
                 }
                 answer = self.request("POST", "$batch", json=body, mailbox=mailbox)
                 waits: list[float] = []
+                only_throttled = True
                 for response in answer.get("responses", []):
                     i, status = int(response["id"]), int(response.get("status", 0))
                     if i not in pending:
@@ -288,6 +299,7 @@ class GraphClient:
                         pending.pop(i)
                         results[i] = response.get("body") or {}
                     elif status in RETRY_STATUSES:
+                        only_throttled = only_throttled and status == 429
                         self.stats.add(throttled=int(status == 429), retries=1)
                         waits.append(retry_after_seconds(headers.get("retry-after")) or self._backoff(attempt))
                     else:
@@ -302,9 +314,11 @@ class GraphClient:
                         )
                 if not pending:
                     break
+                if only_throttled and throttled < MAX_THROTTLED:  # honouring Retry-After is not a failed try
+                    throttled += 1
+                else:
+                    attempt += 1
                 time.sleep(max(waits, default=self._backoff(attempt)))
-            else:
-                raise GraphError(429, "TooManyRequests", f"{len(pending)} batched requests kept failing", "$batch")
         return results
 
     def batch_get(self, paths: list[str], *, mailbox: str | None = None) -> dict[str, dict[str, Any]]:
