@@ -8,61 +8,18 @@ count per table.
 from __future__ import annotations
 
 import os
-import shlex
 import shutil
-import signal
 import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
-from types import TracebackType
 
 import duckdb
 
+from .emulator.process import EmulatorProcess
+
 ROOT = Path(__file__).resolve().parent.parent
-
-
-class EmulatorProcess:
-    """``o365-pipeline emulator serve`` in a child process; ``env`` holds the settings it exported."""
-
-    def __init__(self, *args: str, state_dir: Path) -> None:
-        self.args = ["--port", "0", "--state-dir", str(state_dir), *args]
-        self.env: dict[str, str] = {}
-        self._process: subprocess.Popen[str] | None = None
-
-    def start(self, timeout: float = 60.0) -> EmulatorProcess:
-        """Start it and wait for ``# ready``."""
-        command = [sys.executable, "-m", "o365_pipeline.cli", "emulator", "serve", *self.args]
-        self._process = subprocess.Popen(command, stdout=subprocess.PIPE, text=True, cwd=ROOT)
-        assert self._process.stdout is not None
-        deadline = time.monotonic() + timeout
-        for line in self._process.stdout:
-            if line.startswith("export "):
-                name, _, value = line[len("export ") :].strip().partition("=")
-                self.env[name] = shlex.split(value)[0] if value else ""
-            elif line.startswith("# ready"):
-                return self
-            if time.monotonic() > deadline:
-                break
-        self.stop()
-        raise RuntimeError("the emulator did not print '# ready'")
-
-    def stop(self) -> None:
-        """SIGTERM, then wait."""
-        if self._process and self._process.poll() is None:
-            self._process.send_signal(signal.SIGTERM)
-            try:
-                self._process.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                self._process.kill()
-        self._process = None
-
-    def __enter__(self) -> EmulatorProcess:
-        return self.start()
-
-    def __exit__(self, *exc: type[BaseException] | BaseException | TracebackType | None) -> None:
-        self.stop()
 
 
 def table_counts(duckdb_path: Path) -> list[tuple[str, str, int]]:
@@ -87,7 +44,7 @@ def run_demo(duckdb_path: Path = ROOT / "data" / "demo.duckdb") -> int:
         home = Path(tmp) / "dagster_home"
         home.mkdir()
         shutil.copy(ROOT / "dagster.yaml", home / "dagster.yaml")
-        with EmulatorProcess("--scale", "small", state_dir=Path(tmp) / "emulator") as emulator:
+        with EmulatorProcess("small", Path(tmp) / "emulator") as emulator:
             env = {
                 **os.environ,
                 **emulator.env,

@@ -18,9 +18,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from ..emulator.process import EmulatorProcess
 from ..emulator.scales import get_scale
 from ..project import DBT_EXECUTABLE, DBT_PROJECT_DIR
-from .emulator_process import EmulatorProcess
 
 MUTATED = ("messages", "events", "contacts")  # the entities the 1% change touches (each by 1% of its rows)
 

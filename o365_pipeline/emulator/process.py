@@ -1,4 +1,4 @@
-"""The bundled emulator as a separate process (``o365-pipeline emulator serve``) plus its admin routes."""
+"""The bundled emulator as a separate process (``o365-pipeline emulator serve``), for the demo and the benchmarks."""
 
 from __future__ import annotations
 
