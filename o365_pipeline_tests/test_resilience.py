@@ -73,3 +73,17 @@ def test_unreadable_mailboxes_are_skipped_and_counted(tenant: EmulatorServer) ->
     assert report.stats["messages"].skipped >= 2
     assert report.stats["drive_items"].skipped >= 1
     assert_equals_truth(tenant)
+
+
+def test_a_throttled_tenant_syncs_completely_without_failed_requests(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    with EmulatorServer(seed=21, scale="small", throttle=True, state_dir=tmp_path / "emulator") as emulator:
+        use_emulator(emulator, tmp_path, monkeypatch)
+        admin(emulator, "POST", "throttle", {"global_requests": 150})  # a limit the full sync must wait on
+        report = sync()
+        assert sum(stats.throttled for stats in report.stats.values()) > 0
+        assert_equals_truth(emulator)
+        by_route = admin(emulator, "GET", "stats").json()["by_route"]
+        assert any("429" in statuses for statuses in by_route.values())
+        assert not [route for route, statuses in by_route.items() if any(code >= "500" for code in statuses)]

@@ -94,6 +94,40 @@ class RequestStats:
             }
 
 
+class ThrottleGate:
+    """One pause shared by every thread (and view) of a client: a 429 holds all requests back together.
+
+    The pause is ``Retry-After``, stretched by jittered exponential backoff while 429s keep coming, so eight
+    threads do not answer a throttled server with eight times the requests. A success resets the streak.
+    """
+
+    def __init__(self, base: float, cap: float) -> None:
+        self._base, self._cap = base, cap
+        self._until = 0.0
+        self._streak = 0
+        self._lock = threading.Lock()
+
+    def wait(self) -> None:
+        """Sleep until the current pause is over."""
+        while (delay := self._until - time.monotonic()) > 0:
+            time.sleep(delay)
+
+    def throttled(self, retry_after: float | None) -> None:
+        """Register a 429 (or a throttled batch answer) and extend the pause accordingly."""
+        with self._lock:
+            now = time.monotonic()
+            if now >= self._until:  # a new episode; answers to requests already in flight do not count again
+                self._streak += 1
+            backoff = min(self._cap, self._base * 2 ** min(self._streak - 1, 10)) * (0.5 + random.random() / 2)
+            self._until = max(self._until, now + max(retry_after or 0.0, backoff))
+
+    def succeeded(self) -> None:
+        """A request went through: the next 429 starts a new streak."""
+        if self._streak:
+            with self._lock:
+                self._streak = 0
+
+
 @dataclass(frozen=True)
 class DeltaPage:
     """One page of a delta round; ``delta_link`` is set on the last page only."""
@@ -129,6 +163,7 @@ class GraphClient:
         self._token: list[str] = []  # shared by every view of this client
         self._token_lock = threading.Lock()
         self._max_attempts = max_attempts
+        self._gate = ThrottleGate(backoff_base, backoff_cap)  # shared by every view
         self._backoff_base = backoff_base
         self._backoff_cap = backoff_cap
         self._global = threading.BoundedSemaphore(max_in_flight)
@@ -210,6 +245,7 @@ class GraphClient:
             wait: float | None = None
             token = self._bearer()
             request_headers = {"Authorization": f"Bearer {token}", **(headers or {})}
+            self._gate.wait()
             try:
                 with self._slot(mailbox):
                     response = self._http.request(method, url, params=params, headers=request_headers, json=json)
@@ -226,6 +262,7 @@ class GraphClient:
                 with self._mailboxes_lock:
                     self.mailbox_requests[mailbox] += 1
             if status < 300:
+                self._gate.succeeded()
                 try:
                     return orjson.loads(content) if content else {}
                 except orjson.JSONDecodeError:
@@ -240,9 +277,12 @@ class GraphClient:
                 if status not in RETRY_STATUSES:
                     raise last
                 wait = retry_after_seconds(response.headers.get("Retry-After"))
-                if status == 429 and throttled < MAX_THROTTLED:  # honouring Retry-After is not a failed try
-                    throttled += 1
-                    attempt -= 1
+                if status == 429:
+                    self._gate.throttled(wait)  # every thread pauses, not only this one
+                    wait = 0.0
+                    if throttled < MAX_THROTTLED:  # honouring Retry-After is not a failed try
+                        throttled += 1
+                        attempt -= 1
                 if wait is None:
                     wait = self._backoff(attempt)
             self.stats.add(retries=1)
@@ -314,10 +354,14 @@ class GraphClient:
                         )
                 if not pending:
                     break
-                if only_throttled and throttled < MAX_THROTTLED:  # honouring Retry-After is not a failed try
-                    throttled += 1
-                else:
-                    attempt += 1
+                if only_throttled:
+                    self._gate.throttled(max(waits, default=None))  # the whole client pauses
+                    if throttled < MAX_THROTTLED:  # honouring Retry-After is not a failed try
+                        throttled += 1
+                    else:
+                        attempt += 1
+                    continue
+                attempt += 1
                 time.sleep(max(waits, default=self._backoff(attempt)))
         return results
 
