@@ -40,6 +40,8 @@ class EntityStats:
     deleted: int = 0
     requests: int = 0
     throttled: int = 0
+    retries: int = 0
+    bytes: int = 0
     seconds: float = 0.0
     skipped: int = 0
 
@@ -50,6 +52,8 @@ class EntityStats:
             "deleted": self.deleted,
             "requests": self.requests,
             "throttled": self.throttled,
+            "retries": self.retries,
+            "bytes": self.bytes,
             "skipped": self.skipped,
             "seconds": round(self.seconds, 3),
         }
@@ -187,6 +191,8 @@ def _extract(entity: Entity, run: SyncRun) -> Iterator[list[dict[str, Any]]]:
         stored.close()
         stats.requests += client.stats.requests
         stats.throttled += client.stats.throttled
+        stats.retries += client.stats.retries
+        stats.bytes += client.stats.bytes
         stats.seconds += time.perf_counter() - started
     if stats.skipped:
         log.warning("%s: skipped %d mailboxes/parents that cannot be read", entity.name, stats.skipped)
