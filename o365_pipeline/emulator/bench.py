@@ -12,7 +12,6 @@ import argparse
 import http.client
 import json
 import os
-import shlex
 import ssl
 import subprocess
 import sys
@@ -27,6 +26,8 @@ from urllib.parse import urlsplit
 
 import httpx
 import orjson
+
+from .process import read_exports
 
 
 @dataclass
@@ -78,15 +79,7 @@ class EmulatorProc:
         """Spawn it and wait for `# ready`; start_s = spawn to ready, interpreter start included."""
         t0 = time.perf_counter()
         self.proc = subprocess.Popen(self.cmd, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
-        assert self.proc.stdout is not None
-        for line in self.proc.stdout:
-            if line.startswith("# ready"):
-                break
-            if line.startswith("export "):
-                name, _, value = line[len("export ") :].strip().partition("=")
-                self.env[name] = shlex.split(value)[0] if value else ""
-        else:
-            raise RuntimeError(f"emulator exited before it was ready (status {self.proc.wait()})")
+        self.env = read_exports(self.proc)
         self.start_s = time.perf_counter() - t0
         return self
 

@@ -13,6 +13,19 @@ from typing import Any
 import httpx
 
 
+def read_exports(process: subprocess.Popen[str]) -> dict[str, str]:
+    """The settings ``emulator serve`` prints as ``export NAME=VALUE`` lines, read up to its ``# ready`` line."""
+    assert process.stdout is not None
+    env: dict[str, str] = {}
+    for line in process.stdout:
+        if line.startswith("# ready"):
+            return env
+        if line.startswith("export "):
+            name, _, value = line[len("export ") :].strip().partition("=")
+            env[name] = shlex.split(value)[0] if value else ""
+    raise RuntimeError(f"the emulator exited before it was ready (status {process.wait()})")
+
+
 class EmulatorProcess:
     """``o365-pipeline emulator serve --port 0 ...`` in the background; ``env`` holds its ``export`` lines."""
 
@@ -40,15 +53,7 @@ class EmulatorProcess:
             stderr=subprocess.DEVNULL,
             text=True,
         )
-        assert self._process.stdout is not None
-        for line in self._process.stdout:
-            if line.startswith("# ready"):
-                break
-            if line.startswith("export "):
-                name, _, value = line[len("export ") :].strip().partition("=")
-                self.env[name] = shlex.split(value)[0] if value else ""
-        else:
-            raise RuntimeError(f"the emulator exited before it was ready (status {self._process.wait()})")
+        self.env = read_exports(self._process)
         self._http = httpx.Client(verify=ssl.create_default_context(cafile=self.env["O365_CA_BUNDLE"]), timeout=60)
         deadline = time.monotonic() + timeout
         while self.admin("GET", "stats").get("warm", {}).get("state", "done") not in ("done", "off"):

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from .client import GraphClient
+from .errors import GraphError
 
 
 @dataclass(frozen=True)
@@ -78,8 +79,8 @@ class Tenant:
             for group_id in self.unified_group_ids():
                 try:
                     ids += [plan["id"] for plan in self._all(f"groups/{group_id}/planner/plans", {"$select": "id"})]
-                except Exception as exc:  # a group without Planner answers 403/404: no plans
-                    if getattr(exc, "status", 0) not in (403, 404):
+                except GraphError as exc:  # a group without Planner answers 403/404: no plans
+                    if exc.status not in (403, 404):
                         raise
             return ids
 
