@@ -21,12 +21,12 @@ def _sync(args: argparse.Namespace) -> int:
         full_refresh=args.full_refresh,
     )
     print(
-        f"{'entity':<28}{'rows':>10}{'deleted':>9}{'requests':>10}{'throttled':>11}{'retries':>9}{'skipped':>9}"
-        f"{'seconds':>9}"
+        f"{'entity':<28}{'rows':>10}{'deleted':>9}{'pages':>8}{'requests':>10}{'throttled':>11}{'retries':>9}"
+        f"{'skipped':>9}{'seconds':>9}"
     )
     for name, stats in sorted(report.stats.items()):
         print(
-            f"{name:<28}{stats.rows:>10}{stats.deleted:>9}{stats.requests:>10}{stats.throttled:>11}"
+            f"{name:<28}{stats.rows:>10}{stats.deleted:>9}{stats.pages:>8}{stats.requests:>10}{stats.throttled:>11}"
             f"{stats.retries:>9}{stats.skipped:>9}{stats.seconds:>9.2f}"
         )
     print(f"synced {len(report.stats)} entities in {report.seconds:.1f} s")

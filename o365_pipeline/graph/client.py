@@ -70,18 +70,20 @@ class RequestStats:
     throttled: int = 0
     retries: int = 0
     bytes: int = 0
+    pages: int = 0  # collection pages read (``value`` lists), ``$batch`` sub-responses included
     parent: RequestStats | None = field(default=None, repr=False, compare=False)
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False, compare=False)
 
-    def add(self, *, requests: int = 0, throttled: int = 0, retries: int = 0, nbytes: int = 0) -> None:
+    def add(self, *, requests: int = 0, throttled: int = 0, retries: int = 0, nbytes: int = 0, pages: int = 0) -> None:
         """Add to the counters (and to the parent's, for a per-entity view of a shared client)."""
         with self._lock:
             self.requests += requests
             self.throttled += throttled
             self.retries += retries
             self.bytes += nbytes
+            self.pages += pages
         if self.parent is not None:
-            self.parent.add(requests=requests, throttled=throttled, retries=retries, nbytes=nbytes)
+            self.parent.add(requests=requests, throttled=throttled, retries=retries, nbytes=nbytes, pages=pages)
 
     def snapshot(self) -> dict[str, int]:
         """The counters as a plain dict."""
@@ -91,6 +93,7 @@ class RequestStats:
                 "throttled": self.throttled,
                 "retries": self.retries,
                 "bytes": self.bytes,
+                "pages": self.pages,
             }
 
 
@@ -264,7 +267,10 @@ class GraphClient:
             if status < 300:
                 self._gate.succeeded()
                 try:
-                    return orjson.loads(content) if content else {}
+                    body = orjson.loads(content) if content else {}
+                    if isinstance(body, dict) and isinstance(body.get("value"), list):
+                        self.stats.add(pages=1)
+                    return body
                 except orjson.JSONDecodeError:
                     last = GraphError(status, "TruncatedBody", "response body was not complete JSON", where)
                     wait = self._backoff(attempt)
@@ -337,7 +343,9 @@ class GraphClient:
                     headers = {k.lower(): v for k, v in (response.get("headers") or {}).items()}
                     if status < 300:
                         pending.pop(i)
-                        results[i] = response.get("body") or {}
+                        results[i] = page = response.get("body") or {}
+                        if isinstance(page.get("value"), list):
+                            self.stats.add(pages=1)
                     elif status in RETRY_STATUSES:
                         only_throttled = only_throttled and status == 429
                         self.stats.add(throttled=int(status == 429), retries=1)

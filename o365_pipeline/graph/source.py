@@ -38,6 +38,7 @@ class EntityStats:
 
     rows: int = 0
     deleted: int = 0
+    pages: int = 0
     requests: int = 0
     throttled: int = 0
     retries: int = 0
@@ -50,6 +51,7 @@ class EntityStats:
         return {
             "rows": self.rows,
             "deleted": self.deleted,
+            "pages": self.pages,
             "requests": self.requests,
             "throttled": self.throttled,
             "retries": self.retries,
@@ -190,6 +192,7 @@ def _extract(entity: Entity, run: SyncRun) -> Iterator[list[dict[str, Any]]]:
     finally:
         stored.close()
         stats.requests += client.stats.requests
+        stats.pages += client.stats.pages
         stats.throttled += client.stats.throttled
         stats.retries += client.stats.retries
         stats.bytes += client.stats.bytes

@@ -36,6 +36,8 @@ def test_a_no_change_message_round_asks_for_twenty_stored_streams_per_request(
     assert second.rows == 0
     # plus one request per mailbox that cannot be read (no stored link: it is asked again, and skipped)
     assert second.requests == math.ceil(len(links) / 20) + second.skipped
+    assert second.pages == len(links)  # one page per stream, each a $batch sub-response
+    assert first.pages > first.requests  # first pages of the new streams came in batches too
     expected = truth(emulator)["messages"]
     bare, keyed = raw_ids("messages")
     assert len(keyed) == expected["count"] and expected["ids_sha256"] in (ids_digest(bare), ids_digest(keyed))

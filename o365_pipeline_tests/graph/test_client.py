@@ -23,6 +23,7 @@ def test_pages_follow_next_links_to_every_user(client: GraphClient, emulator: Em
     ids = [user["id"] for page in pages for user in page["value"]]
     expected = truth(emulator)["users"]
     assert len(pages) > 1
+    assert client.stats.pages == len(pages) == client.stats.requests  # every page counted once
     assert len(ids) == expected["count"]
     assert ids_digest(ids) == expected["ids_sha256"]
     assert all(set(user) <= {"id", "displayName", "@odata.type"} for page in pages for user in page["value"])
