@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import logging
 import sys
 from collections.abc import Sequence
@@ -12,14 +13,22 @@ from .config import PipelineConfig, SettingError, split_list
 
 def _sync(args: argparse.Namespace) -> int:
     from .auth import O365Auth
+    from .graph.entities import select_entities
+    from .graph.source import SyncRun
+    from .progress import SyncProgress, progress_seconds
     from .sync import run_sync
 
-    report = run_sync(
-        O365Auth.from_env(),
-        PipelineConfig.from_env(),
-        entities=split_list(args.entities),
-        full_refresh=args.full_refresh,
-    )
+    config = PipelineConfig.from_env()
+    entities = split_list(args.entities)
+    seconds = progress_seconds(args.progress_seconds)
+    names = [entity.name for entity in select_entities(entities or config.entities)]
+
+    def watch(run: SyncRun) -> contextlib.AbstractContextManager[object]:
+        if not seconds:
+            return contextlib.nullcontext()
+        return SyncProgress(run, names, sys.stderr, seconds, live=sys.stderr.isatty())
+
+    report = run_sync(O365Auth.from_env(), config, entities=entities, full_refresh=args.full_refresh, watch=watch)
     print(
         f"{'entity':<28}{'rows':>10}{'deleted':>9}{'pages':>8}{'requests':>10}{'throttled':>11}{'retries':>9}"
         f"{'skipped':>9}{'seconds':>9}"
@@ -79,6 +88,11 @@ def _parser() -> argparse.ArgumentParser:
     sync = commands.add_parser("sync", help="run the dlt sync headless into the configured DuckDB file")
     sync.add_argument("--entities", default="", help="comma list of raw tables (default O365_ENTITIES, else all)")
     sync.add_argument("--full-refresh", action="store_true", help="drop the tables and delta state, re-read all")
+    sync.add_argument(
+        "--progress-seconds",
+        default=None,
+        help="seconds between progress lines when not on a terminal (default O365_PROGRESS_SECONDS, else 10; 0: off)",
+    )
     sync.set_defaults(handler=_sync)
     bench = commands.add_parser("bench", help="the benchmark harness: prints a table, writes bench/results.json")
     bench.add_argument("--scale", choices=["small", "bench", "large"], default="bench")

@@ -6,9 +6,11 @@ same state.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 
 import dlt
@@ -61,6 +63,7 @@ def run_sync(
     config: PipelineConfig,
     entities: Sequence[str] = (),
     full_refresh: bool = False,
+    watch: Callable[[SyncRun], AbstractContextManager[object]] | None = None,
 ) -> SyncReport:
     """Sync the selected entities (default ``O365_ENTITIES``, else all) into DuckDB.
 
@@ -69,6 +72,8 @@ def run_sync(
         config: destination and selection settings.
         entities: raw table names; overrides ``config.entities`` when given.
         full_refresh: drop the selected tables and their delta state, then re-read everything.
+        watch: entered around the dlt run with the sync's :class:`SyncRun`, whose figures grow as it goes
+            (``o365-pipeline sync`` shows them as progress).
     """
     auth.validate()
     config.duckdb_path.parent.mkdir(parents=True, exist_ok=True)
@@ -78,7 +83,8 @@ def run_sync(
     with make_client(auth) as client:
         run = SyncRun(client=client, users=config.users)
         source = o365_source(run, entities=tuple(entities) or config.entities)
-        load_info = pipeline.run(source, refresh="drop_resources" if full_refresh else None)
+        with watch(run) if watch is not None else contextlib.nullcontext():
+            load_info = pipeline.run(source, refresh="drop_resources" if full_refresh else None)
     load_info.raise_on_failed_jobs()
     for name, stats in run.stats.items():
         log.info("%s: %s", name, stats.as_metadata())

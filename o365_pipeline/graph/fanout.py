@@ -18,21 +18,48 @@ Item = TypeVar("Item")
 _DONE = object()
 
 
+class TaskCount:
+    """How many tasks (mailboxes, groups, plans, ...) a fan-out was given and how many are done; thread-safe."""
+
+    def __init__(self) -> None:
+        self.total = 0
+        self.done = 0
+        self._lock = threading.Lock()
+
+    def expect(self, tasks: int) -> None:
+        """Count ``tasks`` more tasks to do."""
+        with self._lock:
+            self.total += tasks
+
+    def finish(self) -> None:
+        """Count one task done."""
+        with self._lock:
+            self.done += 1
+
+
 class _Failure(Generic[T]):
     def __init__(self, error: BaseException) -> None:
         self.error = error
 
 
 def fan_out(
-    tasks: Iterable[T], work: Callable[[T], Iterator[Item]], *, workers: int = 8, buffer: int = 16
+    tasks: Iterable[T],
+    work: Callable[[T], Iterator[Item]],
+    *,
+    workers: int = 8,
+    buffer: int = 16,
+    count: TaskCount | None = None,
 ) -> Iterator[Item]:
     """Yield what ``work(task)`` yields for every task, running up to ``workers`` tasks at once.
 
-    The first exception raised by a task stops the others and is re-raised here.
+    The first exception raised by a task stops the others and is re-raised here. ``count`` (if given) learns
+    how many tasks there are and each one that is done, for progress displays.
     """
     out: queue.Queue[object] = queue.Queue(maxsize=buffer)
     stop = threading.Event()
     todo = list(tasks)
+    if count is not None:
+        count.expect(len(todo))
     if not todo:
         return
 
@@ -47,6 +74,8 @@ def fan_out(
                         continue
                 if stop.is_set():
                     return
+            if count is not None:
+                count.finish()
         except BaseException as exc:  # handed to the consumer, which raises it
             stop.set()
             out.put(_Failure(exc))

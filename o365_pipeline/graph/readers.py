@@ -17,7 +17,7 @@ from urllib.parse import quote
 from .client import GraphClient
 from .entities import ENTITIES, Entity
 from .errors import GraphError
-from .fanout import fan_out
+from .fanout import TaskCount, fan_out
 from .tenant import Tenant, TenantUser
 
 DELETED_COLUMN = "is_deleted"
@@ -73,6 +73,7 @@ class ReadContext:
     state: Mapping[str, Any]
     workers: int = 8
     prefetched: dict[str, dict[str, Any]] = field(default_factory=dict)  # first pages of stored links, by key
+    parents: TaskCount = field(default_factory=TaskCount)  # mailboxes (or groups, plans, ...) done of total
     calendar_window: tuple[dt.datetime, dt.datetime] = field(
         default_factory=lambda: (
             dt.datetime.now(dt.UTC) - dt.timedelta(days=365),
@@ -227,7 +228,7 @@ def per_user(ctx: ReadContext, work: Callable[[TenantUser], Iterator[Event]]) ->
     users = ctx.tenant.users_for_content()
     if not ctx.tenant.restricted:  # content of users deleted upstream (or no longer mail-enabled) goes too
         yield Drop(scope={}, parent_column="user_id", parents=tuple(u.id for u in users), other_parents=True)
-    yield from fan_out(users, guarded, workers=ctx.workers)
+    yield from fan_out(users, guarded, workers=ctx.workers, count=ctx.parents)
 
 
 # ---- tenant-level readers ----------------------------------------------------------------------------
@@ -606,7 +607,7 @@ def _children(
                 raise
             yield Skipped(parent_id, exc.code)
 
-    return fan_out(parents, work, workers=ctx.workers)
+    return fan_out(parents, work, workers=ctx.workers, count=ctx.parents)
 
 
 def read_group_list(ctx: ReadContext) -> Iterator[Event]:

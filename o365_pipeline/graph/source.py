@@ -21,8 +21,9 @@ import dlt
 from dlt.common.normalizers.naming.snake_case import NamingConvention as SnakeCaseNaming
 from dlt.extract.resource import DltResource
 
-from .client import GraphClient
+from .client import GraphClient, RequestStats
 from .entities import PER_USER_READERS, Entity, select_entities
+from .fanout import TaskCount
 from .readers import DELETED_COLUMN, READERS, Drop, KeepState, ReadContext, Rows, Skipped, delta_headers, prefetch
 from .tenant import Tenant
 
@@ -32,9 +33,27 @@ _NAMING = SnakeCaseNaming()
 SEQUENCE_COLUMN = "sync_seq"
 
 
+@dataclass(frozen=True)
+class EntityProgress:
+    """An entity's figures so far, read from the live counters while its extraction runs."""
+
+    rows: int
+    requests: int
+    pages: int
+    parents_done: int
+    parents_total: int
+    seconds: float
+    started: bool
+    finished: bool
+
+
 @dataclass
 class EntityStats:
-    """What one entity's extraction did: the figures logged and shown on each materialization."""
+    """What one entity's extraction did: the figures logged and shown on each materialization.
+
+    While the extraction runs, ``rows`` grows as pages arrive, ``live`` holds the entity's request counters
+    and ``parents`` counts the mailboxes (or groups, plans, ...) done: :meth:`progress` reads them.
+    """
 
     rows: int = 0
     deleted: int = 0
@@ -45,6 +64,29 @@ class EntityStats:
     bytes: int = 0
     seconds: float = 0.0
     skipped: int = 0
+    parents: TaskCount = field(default_factory=TaskCount, repr=False, compare=False)
+    live: RequestStats | None = field(default=None, repr=False, compare=False)
+    started: float | None = field(default=None, repr=False, compare=False)
+    finished: bool = field(default=False, repr=False, compare=False)
+
+    def progress(self) -> EntityProgress:
+        """The figures so far (safe to call from another thread while the extraction runs)."""
+        live, started = self.live, self.started
+        counted = live.snapshot() if live is not None else {}
+        if self.finished or started is None:
+            seconds = self.seconds
+        else:
+            seconds = self.seconds + time.perf_counter() - started
+        return EntityProgress(
+            rows=self.rows,
+            requests=self.requests + counted.get("requests", 0),
+            pages=self.pages + counted.get("pages", 0),
+            parents_done=self.parents.done,
+            parents_total=self.parents.total,
+            seconds=seconds,
+            started=started is not None,
+            finished=self.finished,
+        )
 
     def as_metadata(self) -> dict[str, int | float]:
         """Plain figures for Dagster metadata and the CLI table."""
@@ -171,7 +213,10 @@ def _extract(entity: Entity, run: SyncRun) -> Iterator[list[dict[str, Any]]]:
     links: dict[str, str] = state.setdefault("links", {})
     stats = run.stats.setdefault(entity.name, EntityStats())
     started = time.perf_counter()
-    context = ReadContext(entity, client, run.tenant, dict(links), dict(state), workers=run.workers)
+    stats.live, stats.started, stats.finished = client.stats, started, False
+    context = ReadContext(
+        entity, client, run.tenant, dict(links), dict(state), workers=run.workers, parents=stats.parents
+    )
     context.prefetched = prefetch(client, links, delta_headers(entity), run.workers)
     stored = StoredRows(entity.name)
     try:
@@ -191,12 +236,14 @@ def _extract(entity: Entity, run: SyncRun) -> Iterator[list[dict[str, Any]]]:
                 stats.skipped += 1
     finally:
         stored.close()
+        stats.live = None  # its figures move into the totals below
         stats.requests += client.stats.requests
         stats.pages += client.stats.pages
         stats.throttled += client.stats.throttled
         stats.retries += client.stats.retries
         stats.bytes += client.stats.bytes
         stats.seconds += time.perf_counter() - started
+        stats.finished = True
     if stats.skipped:
         log.warning("%s: skipped %d mailboxes/parents that cannot be read", entity.name, stats.skipped)
 
