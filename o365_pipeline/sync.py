@@ -19,6 +19,7 @@ from dlt.common.pipeline import LoadInfo
 from .auth import O365Auth
 from .config import PipelineConfig
 from .graph.client import GraphClient
+from .graph.pacing import PacingSettings
 from .graph.source import EntityStats, SyncRun, o365_source
 
 log = logging.getLogger(__name__)
@@ -27,11 +28,13 @@ PIPELINE_NAME = "o365"
 
 
 def make_client(auth: O365Auth) -> GraphClient:
-    """A Graph client for the configured cloud, trusting ``O365_CA_BUNDLE``, with tokens from ``auth``."""
+    """A Graph client for the configured cloud, trusting ``O365_CA_BUNDLE``, with tokens from ``auth``, paced to
+    the request limits of ``O365_GRAPH_LIMIT`` and ``O365_MAILBOX_LIMIT``."""
     return GraphClient(
         auth.endpoints().graph_root,
         lambda force_refresh: auth.get_token(force_refresh=force_refresh),
         auth.tls_verify(),
+        pacing=PacingSettings.from_env(),
     )
 
 

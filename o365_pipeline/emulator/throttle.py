@@ -132,13 +132,20 @@ class ThrottleConfig:
 
 
 class Throttle:
-    """Sliding-window counters and a per-mailbox concurrency gate."""
+    """Sliding-window counters and a per-mailbox concurrency gate.
+
+    As Graph documents ("all requests accrue against your usage limits"), a throttled request still counts
+    against its window. ``Retry-After`` is honest: the time until enough of the window has expired for the
+    request to fit, counting the throttled request itself, so a client that waits that long gets through
+    unless others spent the room meanwhile.
+    """
 
     def __init__(self, enabled: bool, config: ThrottleConfig | None = None) -> None:
         self.enabled = enabled
         self.config = config or ThrottleConfig()
         self._lock = threading.Lock()
         self._windows: dict[str, deque[tuple[float, int]]] = defaultdict(deque)
+        self._used: dict[str, int] = defaultdict(int)  # running sum of each window's costs
         self._inflight: dict[str, int] = defaultdict(int)
 
     def _spend(self, key: str, cost: int, limit: int, now: float) -> float:
@@ -146,12 +153,19 @@ class Throttle:
         win = self._windows[key]
         horizon = now - self.config.window_s
         while win and win[0][0] <= horizon:
-            win.popleft()
-        used = sum(c for _, c in win)
+            self._used[key] -= win.popleft()[1]
+        over = self._used[key] + cost - limit
         win.append((now, cost))
-        if used + cost > limit:
-            return max(0.001, win[0][0] + self.config.window_s - now)
-        return 0.0
+        self._used[key] += cost
+        if over <= 0:
+            return 0.0
+        # the throttled request is counted too: room for a retry of `cost` once `over + cost` has expired
+        needed, freed = over + cost, 0
+        for when, spent in win:
+            freed += spent
+            if freed >= needed:
+                return max(0.001, when + self.config.window_s - now)
+        return self.config.window_s
 
     def acquire(self, kind: str, mailbox: str | None, cost: int) -> tuple[float, bool]:
         """Check limits for one request. Returns (retry_after_seconds or 0, holds_concurrency_slot)."""

@@ -14,7 +14,7 @@ import threading
 import time
 from collections import Counter, defaultdict
 from collections.abc import Callable, Iterator, Mapping
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
@@ -23,13 +23,13 @@ import httpx
 import orjson
 
 from .errors import GraphError
+from .pacing import GLOBAL, Pacer, PacingSettings, mailbox_of
 
 TokenProvider = Callable[[bool], str]
 """Returns a bearer token; called with ``True`` to force a refresh after a 401."""
 
 RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
 BATCH_SIZE = 20  # Graph's $batch limit
-MAX_THROTTLED = 200  # 429s honoured (after their Retry-After) per request before giving up
 
 
 def make_ssl_context(verify: str | bool) -> ssl.SSLContext | bool:
@@ -97,40 +97,6 @@ class RequestStats:
             }
 
 
-class ThrottleGate:
-    """One pause shared by every thread (and view) of a client: a 429 holds all requests back together.
-
-    The pause is ``Retry-After``, stretched by jittered exponential backoff while 429s keep coming, so eight
-    threads do not answer a throttled server with eight times the requests. A success resets the streak.
-    """
-
-    def __init__(self, base: float, cap: float) -> None:
-        self._base, self._cap = base, cap
-        self._until = 0.0
-        self._streak = 0
-        self._lock = threading.Lock()
-
-    def wait(self) -> None:
-        """Sleep until the current pause is over."""
-        while (delay := self._until - time.monotonic()) > 0:
-            time.sleep(delay)
-
-    def throttled(self, retry_after: float | None) -> None:
-        """Register a 429 (or a throttled batch answer) and extend the pause accordingly."""
-        with self._lock:
-            now = time.monotonic()
-            if now >= self._until:  # a new episode; answers to requests already in flight do not count again
-                self._streak += 1
-            backoff = min(self._cap, self._base * 2 ** min(self._streak - 1, 10)) * (0.5 + random.random() / 2)
-            self._until = max(self._until, now + max(retry_after or 0.0, backoff))
-
-    def succeeded(self) -> None:
-        """A request went through: the next 429 starts a new streak."""
-        if self._streak:
-            with self._lock:
-                self._streak = 0
-
-
 @dataclass(frozen=True)
 class DeltaPage:
     """One page of a delta round; ``delta_link`` is set on the last page only."""
@@ -143,7 +109,9 @@ class GraphClient:
     """Talks to ``{graph_root}/v1.0`` with a bearer token from ``token_provider``.
 
     Concurrency is bounded twice, as Graph asks: at most ``max_in_flight`` requests overall and at most
-    ``per_mailbox`` (Outlook's documented 4) for any one mailbox.
+    ``pacing.mailbox_concurrency`` (Outlook's documented 4) for any one mailbox; the request rate is paced to
+    ``pacing``'s limits (:mod:`.pacing`). A throttled request waits for ``Retry-After`` and is sent again for
+    as long as the throttling lasts (up to ``pacing.give_up_seconds`` without a break).
     """
 
     def __init__(
@@ -153,7 +121,7 @@ class GraphClient:
         verify: str | bool = True,
         *,
         max_in_flight: int = 8,
-        per_mailbox: int = 4,
+        pacing: PacingSettings | None = None,
         max_attempts: int = 8,
         timeout: float = 100.0,
         backoff_base: float = 0.5,
@@ -166,11 +134,12 @@ class GraphClient:
         self._token: list[str] = []  # shared by every view of this client
         self._token_lock = threading.Lock()
         self._max_attempts = max_attempts
-        self._gate = ThrottleGate(backoff_base, backoff_cap)  # shared by every view
+        self.pacing = pacing or PacingSettings()
+        self.pacer = Pacer(self.pacing)  # shared by every view
         self._backoff_base = backoff_base
         self._backoff_cap = backoff_cap
         self._global = threading.BoundedSemaphore(max_in_flight)
-        self._per_mailbox = per_mailbox
+        self._per_mailbox = self.pacing.mailbox_concurrency
         self._mailboxes: dict[str, threading.BoundedSemaphore] = defaultdict(
             lambda: threading.BoundedSemaphore(self._per_mailbox)
         )
@@ -211,15 +180,20 @@ class GraphClient:
             return self._token[0]
 
     @contextmanager
-    def _slot(self, mailbox: str | None) -> Iterator[None]:
-        if mailbox is None:
-            with self._global:
-                yield
-            return
-        with self._mailboxes_lock:
-            per_mailbox = self._mailboxes[mailbox]
-        with per_mailbox, self._global:
-            yield
+    def _slot(self, cost: int, mailboxes: Mapping[str, int]) -> Iterator[None]:
+        """Hold a concurrency slot of each mailbox (in a fixed order: no deadlock), wait until the request
+        fits the paced limits, then take a slot of the client."""
+        with ExitStack() as held:
+            for mailbox in sorted(mailboxes):
+                with self._mailboxes_lock:
+                    semaphore = self._mailboxes[mailbox]
+                held.enter_context(semaphore)
+            entries = self.pacer.acquire(cost, mailboxes)
+            try:
+                with self._global:
+                    yield
+            finally:
+                self.pacer.answered(entries)
 
     def _backoff(self, attempt: int) -> float:
         return min(self._backoff_cap, self._backoff_base * 2**attempt) * (0.5 + random.random() / 2)
@@ -233,24 +207,28 @@ class GraphClient:
         headers: Mapping[str, str] | None = None,
         json: Any = None,
         mailbox: str | None = None,
+        inner: Mapping[str, int] | None = None,
+        inner_count: int = 0,
     ) -> dict[str, Any]:
         """Send one request and return its JSON body, retrying throttling and transient failures.
 
         Retries 429/5xx after ``Retry-After`` (or jittered exponential backoff), transport errors and
-        truncated bodies; refreshes the token once on 401. Raises :class:`GraphError` otherwise.
+        truncated bodies; refreshes the token once on 401. Raises :class:`GraphError` otherwise. ``inner``
+        and ``inner_count`` describe the requests inside a ``$batch`` (per mailbox, in all) for pacing.
         """
         url = self.url(path)
         where = urlsplit(url).path
+        mailboxes: Mapping[str, int] = inner if inner is not None else ({mailbox: 1} if mailbox else {})
         refreshed = False
         last: GraphError | None = None
-        attempt = throttled = 0
+        attempt = 0
+        throttled_since: float | None = None
         while attempt < self._max_attempts:
             wait: float | None = None
             token = self._bearer()
             request_headers = {"Authorization": f"Bearer {token}", **(headers or {})}
-            self._gate.wait()
             try:
-                with self._slot(mailbox):
+                with self._slot(1 + inner_count, mailboxes):
                     response = self._http.request(method, url, params=params, headers=request_headers, json=json)
                     content = response.content
             except httpx.TransportError as exc:
@@ -261,11 +239,10 @@ class GraphClient:
                 continue
             status = response.status_code
             self.stats.add(requests=1, nbytes=len(content), throttled=int(status == 429))
-            if mailbox is not None:
+            if mailboxes and status != 429:
                 with self._mailboxes_lock:
-                    self.mailbox_requests[mailbox] += 1
+                    self.mailbox_requests.update(mailboxes)
             if status < 300:
-                self._gate.succeeded()
                 try:
                     body = orjson.loads(content) if content else {}
                     if isinstance(body, dict) and isinstance(body.get("value"), list):
@@ -283,12 +260,16 @@ class GraphClient:
                 if status not in RETRY_STATUSES:
                     raise last
                 wait = retry_after_seconds(response.headers.get("Retry-After"))
-                if status == 429:
-                    self._gate.throttled(wait)  # every thread pauses, not only this one
-                    wait = 0.0
-                    if throttled < MAX_THROTTLED:  # honouring Retry-After is not a failed try
-                        throttled += 1
-                        attempt -= 1
+                if status == 429:  # honouring Retry-After is not a failed try, as long as throttling lasts
+                    now = time.monotonic()
+                    throttled_since = throttled_since if throttled_since is not None else now
+                    if now - throttled_since > self.pacing.give_up_seconds:
+                        raise last
+                    pause = wait if wait is not None else self._backoff(min(attempt, 6))
+                    for scope in mailboxes if inner is None and mailbox else [GLOBAL]:
+                        self.pacer.hold(scope, pause)  # this mailbox (or everything) waits, not only this thread
+                    self.stats.add(retries=1)
+                    continue
                 if wait is None:
                     wait = self._backoff(attempt)
             self.stats.add(retries=1)
@@ -313,15 +294,19 @@ class GraphClient:
         """GET many relative URLs (with their headers) through ``$batch``, 20 per request.
 
         Returns, in the order asked, each answer's JSON body or the :class:`GraphError` it ended with.
-        Throttled or failed-transiently answers are retried alone, after their own ``Retry-After``.
+        Throttled or failed-transiently answers are retried alone, after their own ``Retry-After``; a throttled
+        answer holds back its own mailbox only. Each inner request is paced in its mailbox (read from its URL,
+        else ``mailbox``).
         """
         results: list[dict[str, Any] | GraphError] = [GraphError(0, "NotSent", "", "$batch")] * len(requests)
+        owners = [mailbox_of(url) or mailbox for url, _ in requests]
         for start in range(0, len(requests), BATCH_SIZE):
             pending = {i: requests[i] for i in range(start, min(start + BATCH_SIZE, len(requests)))}
-            attempt = throttled = 0
+            attempt = 0
+            throttled_since: float | None = None
             while pending:
                 if attempt >= self._max_attempts:
-                    raise GraphError(429, "TooManyRequests", f"{len(pending)} batched requests kept failing", "$batch")
+                    raise GraphError(503, "BatchFailed", f"{len(pending)} batched requests kept failing", "$batch")
                 body = {
                     "requests": [
                         {
@@ -333,7 +318,8 @@ class GraphClient:
                         for i, (url, h) in pending.items()
                     ]
                 }
-                answer = self.request("POST", "$batch", json=body, mailbox=mailbox)
+                inner = Counter(owner for i in pending if (owner := owners[i]))
+                answer = self.request("POST", "$batch", json=body, inner=inner, inner_count=len(pending))
                 waits: list[float] = []
                 only_throttled = True
                 for response in answer.get("responses", []):
@@ -347,9 +333,13 @@ class GraphClient:
                         if isinstance(page.get("value"), list):
                             self.stats.add(pages=1)
                     elif status in RETRY_STATUSES:
-                        only_throttled = only_throttled and status == 429
+                        wait = retry_after_seconds(headers.get("retry-after"))
                         self.stats.add(throttled=int(status == 429), retries=1)
-                        waits.append(retry_after_seconds(headers.get("retry-after")) or self._backoff(attempt))
+                        if status == 429:
+                            self.pacer.hold(owners[i] or GLOBAL, wait if wait is not None else self._backoff(1))
+                        else:
+                            only_throttled = False
+                            waits.append(wait if wait is not None else self._backoff(attempt))
                     else:
                         pending.pop(i)
                         error = (response.get("body") or {}).get("error", {})
@@ -362,12 +352,11 @@ class GraphClient:
                         )
                 if not pending:
                     break
-                if only_throttled:
-                    self._gate.throttled(max(waits, default=None))  # the whole client pauses
-                    if throttled < MAX_THROTTLED:  # honouring Retry-After is not a failed try
-                        throttled += 1
-                    else:
-                        attempt += 1
+                if only_throttled:  # not a failed try while throttling lasts; the pacer holds the retry back
+                    now = time.monotonic()
+                    throttled_since = throttled_since if throttled_since is not None else now
+                    if now - throttled_since > self.pacing.give_up_seconds:
+                        raise GraphError(429, "TooManyRequests", f"{len(pending)} batched requests throttled", "$batch")
                     continue
                 attempt += 1
                 time.sleep(max(waits, default=self._backoff(attempt)))
