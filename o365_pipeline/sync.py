@@ -7,7 +7,9 @@ same state.
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import logging
+import re
 import time
 from collections.abc import Callable, Sequence
 from contextlib import AbstractContextManager
@@ -38,14 +40,29 @@ def make_client(auth: O365Auth) -> GraphClient:
     )
 
 
-def make_pipeline(config: PipelineConfig) -> dlt.Pipeline:
-    """The dlt pipeline loading into ``O365_DUCKDB_PATH``, schema ``O365_DATASET``.
+def pipeline_name(config: PipelineConfig, mailbox: str | None = None) -> str:
+    """``o365_<dataset>``, or ``o365_<dataset>__mbx_<mailbox>_<hash>`` for one mailbox partition.
+
+    A mailbox partition has its own pipeline, hence its own dlt state (deltaLinks) both locally and in the
+    destination's ``_dlt_pipeline_state``: partition runs never overwrite each other's state.
+    """
+    name = f"{PIPELINE_NAME}_{config.dataset}"
+    if mailbox is None:
+        return name
+    if not mailbox.strip():
+        raise ValueError("a mailbox partition key must not be empty")
+    slug = re.sub(r"[^a-z0-9]+", "_", mailbox.lower()).strip("_")[:64]
+    return f"{name}__mbx_{slug}_{hashlib.sha256(mailbox.encode()).hexdigest()[:8]}"
+
+
+def make_pipeline(config: PipelineConfig, mailbox: str | None = None) -> dlt.Pipeline:
+    """The dlt pipeline loading into ``O365_DUCKDB_PATH``, schema ``O365_DATASET`` (one per mailbox partition).
 
     Its name includes the dataset so two datasets never share local state; dlt also keeps the state in the
     destination, where the next run restores it from.
     """
     return dlt.pipeline(
-        pipeline_name=f"{PIPELINE_NAME}_{config.dataset}",
+        pipeline_name=pipeline_name(config, mailbox),
         destination=dlt.destinations.duckdb(str(config.duckdb_path)),
         dataset_name=config.dataset,
     )

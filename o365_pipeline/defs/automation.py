@@ -16,7 +16,14 @@ from dagster._utils.schedules import is_valid_cron_string
 
 from ..config import SettingError
 from ..graph.entities import ENTITIES
-from .ingestion import o365_raw_tables
+from .ingestion import raw_asset_key
+from .partitions import (
+    MAILBOX_JOB,
+    PER_USER_ENTITIES,
+    mailbox_partition_sensor,
+    mailbox_run_requests,
+    partition_by_mailbox,
+)
 
 # Directory and reference data change slowly: daily. Activity (mail, calendar, files): hourly.
 DEFAULT_CRONS: dict[str, str] = {
@@ -31,6 +38,12 @@ DEFAULT_CRONS: dict[str, str] = {
     "files": "45 * * * *",
 }
 WORKLOADS: tuple[str, ...] = tuple(dict.fromkeys(entity.workload for entity in ENTITIES.values()))
+# Workloads whose every table is read mailbox by mailbox: partitioned by mailbox when O365_PARTITION_BY_MAILBOX is on.
+MAILBOX_WORKLOADS: frozenset[str] = frozenset(
+    workload
+    for workload in WORKLOADS
+    if all(e.name in PER_USER_ENTITIES for e in ENTITIES.values() if e.workload == workload)
+)
 SCHEDULES_ON = "O365_SCHEDULES_ON"
 
 
@@ -62,13 +75,25 @@ def workload_job(workload: str) -> UnresolvedAssetJobDefinition:
     """A job materializing the raw tables of one workload (dbt follows through automation)."""
     return dg.define_asset_job(
         name=f"sync_{workload}",
-        selection=dg.AssetSelection.assets(o365_raw_tables) & dg.AssetSelection.groups(workload),
+        selection=dg.AssetSelection.keys(*(raw_asset_key(e.name) for e in ENTITIES.values() if e.workload == workload)),
         description=f"Sync the {workload} raw tables from Microsoft Graph.",
     )
 
 
-def build_schedules(environ: Mapping[str, str] | None = None) -> list[dg.ScheduleDefinition]:
-    """One schedule per workload, on its cron, stopped unless ``O365_SCHEDULES_ON`` is set."""
+def mailbox_job() -> UnresolvedAssetJobDefinition:
+    """Every per-user raw table of one mailbox partition: what the mailbox sensor runs for a new mailbox."""
+    return dg.define_asset_job(
+        name=MAILBOX_JOB,
+        selection=dg.AssetSelection.keys(*(raw_asset_key(name) for name in PER_USER_ENTITIES)),
+        description="Sync one mailbox's content (mail, calendar, contacts, files): one run per mailbox partition.",
+    )
+
+
+def build_schedules(
+    environ: Mapping[str, str] | None = None, partitioned: bool = False
+) -> list[dg.ScheduleDefinition]:
+    """One schedule per workload, on its cron, stopped unless ``O365_SCHEDULES_ON`` is set. With mailbox
+    partitions, a per-user workload's tick requests one run per mailbox partition."""
     status = default_status(environ)
     return [
         dg.ScheduleDefinition(
@@ -77,7 +102,9 @@ def build_schedules(environ: Mapping[str, str] | None = None) -> list[dg.Schedul
             cron_schedule=workload_cron(workload, environ),
             execution_timezone="UTC",
             default_status=status,
-            description=f"Sync {workload} (cron from O365_SCHEDULE_{workload.upper()}).",
+            description=f"Sync {workload} (cron from O365_SCHEDULE_{workload.upper()})"
+            + (", one run per mailbox partition." if partitioned and workload in MAILBOX_WORKLOADS else "."),
+            execution_fn=mailbox_run_requests if partitioned and workload in MAILBOX_WORKLOADS else None,
         )
         for workload in WORKLOADS
     ]
@@ -179,9 +206,10 @@ def run_failure_summary(context: dg.RunFailureSensorContext) -> None:
 
 
 def build_automation_defs(environ: Mapping[str, str] | None = None) -> dg.Definitions:
-    """Schedules, the dbt automation sensor and the failure sensor."""
-    schedules = build_schedules(environ)
-    return dg.Definitions(
-        schedules=schedules,
-        sensors=[build_dbt_automation_sensor(environ), run_failure_summary],
-    )
+    """Schedules, the dbt automation sensor, the failure sensor and, with mailbox partitions, the mailbox sensor."""
+    partitioned = partition_by_mailbox(environ)
+    schedules = build_schedules(environ, partitioned)
+    sensors: list[dg.SensorDefinition] = [build_dbt_automation_sensor(environ), run_failure_summary]
+    if partitioned:
+        sensors.append(mailbox_partition_sensor(mailbox_job(), schedules_on(environ)))
+    return dg.Definitions(schedules=schedules, sensors=sensors)

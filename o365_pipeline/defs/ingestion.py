@@ -1,6 +1,6 @@
 """Raw tables: one Dagster asset per entity, materialized together by dlt through dagster-dlt."""
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 
 import dagster as dg
 from dagster_dlt import DagsterDltResource, DagsterDltTranslator, dlt_assets
@@ -11,6 +11,7 @@ from ..config import PipelineConfig
 from ..graph.entities import ENTITIES
 from ..graph.source import SyncRun, o365_source
 from ..sync import make_client, make_pipeline
+from .partitions import MAILBOXES, PER_USER_ENTITIES, TENANT_ENTITIES
 
 RAW_KEY_PREFIX = "o365_raw"
 DUCKDB_POOL = "duckdb"  # DuckDB has one writer: every asset that writes the file runs in this pool.
@@ -44,32 +45,61 @@ class SyncConfig(dg.Config):
     """Drop the selected raw tables and their delta state, then re-read everything from Graph."""
 
 
-@dlt_assets(
-    # Built without a client, for the asset specs only; every run builds a fresh source (dagster-dlt
-    # mutates the source it runs, and credentials must be read at run time, not import time).
-    dlt_source=o365_source(SyncRun(client=None)),
-    dlt_pipeline=make_pipeline(PipelineConfig()),
-    name="o365_raw_tables",
-    dagster_dlt_translator=O365DltTranslator(),
-    pool=DUCKDB_POOL,
-)
-def o365_raw_tables(
-    context: dg.AssetExecutionContext, dlt: DagsterDltResource, o365: O365Auth, config: SyncConfig
-) -> Iterator[dg.MaterializeResult]:
-    """Sync the selected entities from Graph into DuckDB and report each entity's figures."""
-    settings = PipelineConfig.from_env()
-    settings.duckdb_path.parent.mkdir(parents=True, exist_ok=True)
-    o365.validate()
-    with make_client(o365) as client:
-        run = SyncRun(client=client, users=settings.users)
-        results = dlt.run(
-            context=context,
-            dlt_source=o365_source(run),
-            dlt_pipeline=make_pipeline(settings),
-            refresh="drop_resources" if config.full_refresh else None,
-        )
-        for result in results:
-            entity = result.asset_key.path[-1] if result.asset_key else ""
-            figures = run.stats[entity].as_metadata() if entity in run.stats else {}
-            context.log.info(f"{entity}: {figures}")
-            yield result._replace(metadata={**(result.metadata or {}), **figures})
+def build_raw_assets(
+    name: str, entities: Sequence[str] = (), partitions_def: dg.PartitionsDefinition | None = None
+) -> dg.AssetsDefinition:
+    """The dlt multi-asset of the given entities (all when empty); with ``partitions_def``, partitioned by
+    mailbox: a run syncs one mailbox's content with that mailbox's own dlt pipeline (and state)."""
+
+    @dlt_assets(
+        # Built without a client, for the asset specs only; every run builds a fresh source (dagster-dlt
+        # mutates the source it runs, and credentials must be read at run time, not import time).
+        dlt_source=o365_source(SyncRun(client=None), entities=entities),
+        dlt_pipeline=make_pipeline(PipelineConfig()),
+        name=name,
+        dagster_dlt_translator=O365DltTranslator(),
+        partitions_def=partitions_def,
+        pool=DUCKDB_POOL,
+    )
+    def _raw_tables(
+        context: dg.AssetExecutionContext, dlt: DagsterDltResource, o365: O365Auth, config: SyncConfig
+    ) -> Iterator[dg.MaterializeResult]:
+        """Sync the selected entities from Graph into DuckDB and report each entity's figures."""
+        settings = PipelineConfig.from_env()
+        mailbox = context.partition_key if context.has_partition_key else None
+        if mailbox is not None and config.full_refresh:
+            raise dg.Failure(
+                description="full_refresh drops whole tables, every mailbox's rows with them: run it without "
+                "partitions (O365_PARTITION_BY_MAILBOX=0, or `o365-pipeline sync --full-refresh`)"
+            )
+        settings.duckdb_path.parent.mkdir(parents=True, exist_ok=True)
+        o365.validate()
+        with make_client(o365) as client:
+            # A mailbox partition restricts the run to that user: the "users gone" reconcile, which drops
+            # every other mailbox's rows, only runs when a run covers all users (readers.per_user).
+            run = SyncRun(client=client, users=(mailbox,) if mailbox is not None else settings.users)
+            results = dlt.run(
+                context=context,
+                dlt_source=o365_source(run, entities=entities),
+                dlt_pipeline=make_pipeline(settings, mailbox=mailbox),
+                refresh="drop_resources" if config.full_refresh else None,
+            )
+            for result in results:
+                entity = result.asset_key.path[-1] if result.asset_key else ""
+                figures = run.stats[entity].as_metadata() if entity in run.stats else {}
+                context.log.info(f"{entity}: {figures}")
+                yield result._replace(metadata={**(result.metadata or {}), **figures})
+
+    return _raw_tables
+
+
+# Every raw table in one unpartitioned multi-asset: the default, and what small tenants need.
+o365_raw_tables = build_raw_assets("o365_raw_tables")
+
+
+def build_partitioned_raw_assets() -> list[dg.AssetsDefinition]:
+    """Tenant-wide tables unpartitioned, per-user tables partitioned by mailbox (``O365_PARTITION_BY_MAILBOX``)."""
+    return [
+        build_raw_assets("o365_raw_tables", TENANT_ENTITIES),
+        build_raw_assets("o365_mailbox_tables", PER_USER_ENTITIES, partitions_def=MAILBOXES),
+    ]

@@ -1,0 +1,156 @@
+"""Mailbox partitions: per-user raw tables sharded by mailbox (Dagster dynamic partitions), and the sensor
+that keeps the partitions equal to the tenant's mail-enabled users.
+
+Off by default (small tenants sync every mailbox in one run); ``O365_PARTITION_BY_MAILBOX=1`` switches it on.
+A partition key is a user id; each partition has its own dlt pipeline (see ``sync.pipeline_name``), so its
+deltaLinks never collide with another mailbox's.
+"""
+
+import json
+import os
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import dagster as dg
+from dagster._core.definitions.unresolved_asset_job_definition import UnresolvedAssetJobDefinition
+
+from ..auth import O365Auth
+from ..config import PipelineConfig, SettingError
+from ..graph.client import GraphClient
+from ..graph.entities import ENTITIES, PER_USER_READERS, Entity
+from ..graph.errors import GraphError
+from ..sync import make_client
+
+PARTITION_BY_MAILBOX = "O365_PARTITION_BY_MAILBOX"
+MAILBOXES = dg.DynamicPartitionsDefinition(name="mailboxes")
+MAILBOX_JOB = "sync_mailboxes"
+SENSOR_SECONDS = 300  # a new mailbox is picked up within five minutes; a tick without change is one request
+USER_SELECT = "id,userPrincipalName,mail,userType"
+_TRUE = {"1", "true", "yes", "on"}
+_FALSE = {"", "0", "false", "no", "off"}
+
+
+def partition_by_mailbox(environ: Mapping[str, str] | None = None) -> bool:
+    """Whether ``O365_PARTITION_BY_MAILBOX`` shards the per-user raw tables by mailbox.
+
+    Raises:
+        SettingError: naming the setting when its value is not a boolean.
+    """
+    value = (os.environ if environ is None else environ).get(PARTITION_BY_MAILBOX, "").strip().lower()
+    if value not in _TRUE | _FALSE:
+        raise SettingError(PARTITION_BY_MAILBOX, f"{value!r} is not 1/0 (true/false)")
+    return value in _TRUE
+
+
+def is_per_user(entity: Entity) -> bool:
+    """Whether an entity is read mailbox by mailbox (messages, events, contacts, drive items, ...)."""
+    return entity.reader in PER_USER_READERS
+
+
+PER_USER_ENTITIES: tuple[str, ...] = tuple(name for name, entity in ENTITIES.items() if is_per_user(entity))
+TENANT_ENTITIES: tuple[str, ...] = tuple(name for name in ENTITIES if name not in PER_USER_ENTITIES)
+
+
+def eligible(user: Mapping[str, Any], only: Iterable[str] = ()) -> bool:
+    """A user whose content is read: a member with a mail address (as ``Tenant.users_for_content``), within
+    ``O365_USERS`` when set."""
+    if not user.get("mail") or user.get("userType") == "Guest":
+        return False
+    names = {name.lower() for name in only}
+    return not names or str(user["id"]).lower() in names or str(user.get("userPrincipalName", "")).lower() in names
+
+
+@dataclass(frozen=True)
+class UserChanges:
+    """What a users/delta round said: eligibility per user id (``False`` = gone or not mail-enabled)."""
+
+    mailboxes: dict[str, bool]
+    delta_link: str | None
+    full_round: bool  # started without a link: ``mailboxes`` lists every user, missing ones are gone
+
+
+def read_user_changes(client: GraphClient, link: str | None, only: Sequence[str] = ()) -> UserChanges:
+    """One users/delta round from ``link`` (a full round without one, or when Graph expired it).
+
+    Updates carry only the changed properties: users whose mail or userType is missing are read again
+    (``$batch``) before deciding.
+    """
+    try:
+        return _round(client, link, only)
+    except GraphError as exc:
+        if not (link and exc.is_delta_expired):
+            raise
+        return _round(client, None, only)
+
+
+def _round(client: GraphClient, link: str | None, only: Sequence[str]) -> UserChanges:
+    seen: dict[str, bool] = {}
+    partial: list[str] = []
+    delta_link = None
+    for page in client.iter_delta(link or "users/delta", params=None if link else {"$select": USER_SELECT}):
+        for item in page.items:
+            if "@removed" in item:
+                seen[item["id"]] = False
+            elif "mail" in item and "userType" in item:
+                seen[item["id"]] = eligible(item, only)
+            else:
+                partial.append(item["id"])
+        delta_link = page.delta_link or delta_link
+    paths = {f"users/{user_id}?$select={USER_SELECT}": user_id for user_id in partial if user_id not in seen}
+    full = client.batch_get(list(paths)) if paths else {}
+    for path, user_id in paths.items():
+        seen[user_id] = path in full and eligible(full[path], only)
+    return UserChanges(mailboxes=seen, delta_link=delta_link, full_round=link is None)
+
+
+def partition_changes(changes: UserChanges, existing: Iterable[str]) -> tuple[list[str], list[str]]:
+    """(mailboxes to add, mailboxes to delete) given the partitions that exist now."""
+    have = set(existing)
+    wanted = {user_id for user_id, ok in changes.mailboxes.items() if ok}
+    if changes.full_round:
+        return sorted(wanted - have), sorted(have - wanted)
+    gone = {user_id for user_id, ok in changes.mailboxes.items() if not ok}
+    return sorted(wanted - have), sorted(gone & have)
+
+
+def mailbox_partition_sensor(job: UnresolvedAssetJobDefinition, running: bool) -> dg.SensorDefinition:
+    """The sensor adding new mail-enabled users as mailbox partitions (with a first run each) and deleting
+    the partitions of users deleted or no longer mail-enabled. Its cursor is the users/delta link."""
+
+    @dg.sensor(
+        name="mailbox_partitions",
+        job=job,
+        minimum_interval_seconds=SENSOR_SECONDS,
+        default_status=dg.DefaultSensorStatus.RUNNING if running else dg.DefaultSensorStatus.STOPPED,
+        description="Adds a mailbox partition per new mail-enabled user (and syncs it), deletes those of users gone.",
+    )
+    def mailbox_partitions(context: dg.SensorEvaluationContext, o365: O365Auth) -> dg.SensorResult:
+        """Read users/delta from the cursor's link and turn the changes into partition requests and runs."""
+        settings = PipelineConfig.from_env()
+        cursor = json.loads(context.cursor) if context.cursor else {}
+        with make_client(o365) as client:
+            changes = read_user_changes(client, cursor.get("delta"), settings.users)
+        added, deleted = partition_changes(changes, context.instance.get_dynamic_partitions(MAILBOXES.name))
+        requests: list[dg.AddDynamicPartitionsRequest | dg.DeleteDynamicPartitionsRequest] = []
+        if added:
+            requests.append(MAILBOXES.build_add_request(added))
+        if deleted:
+            requests.append(MAILBOXES.build_delete_request(deleted))
+        context.log.info(f"mailbox partitions: {len(added)} added, {len(deleted)} deleted")
+        return dg.SensorResult(
+            run_requests=[dg.RunRequest(partition_key=key, tags={"o365/reason": "new mailbox"}) for key in added],
+            dynamic_partitions_requests=requests,
+            cursor=json.dumps({"delta": changes.delta_link or cursor.get("delta")}),
+        )
+
+    return mailbox_partitions
+
+
+def mailbox_run_requests(context: dg.ScheduleEvaluationContext) -> Iterator[dg.RunRequest | dg.SkipReason]:
+    """One run request per mailbox partition (for the schedules of per-user workloads)."""
+    keys = context.instance.get_dynamic_partitions(MAILBOXES.name)
+    if not keys:
+        yield dg.SkipReason("no mailbox partitions yet: the mailbox_partitions sensor adds them")
+    for key in keys:
+        yield dg.RunRequest(run_key=key, partition_key=key)
