@@ -7,7 +7,7 @@ in the UI or sets ``O365_SCHEDULES_ON=1``. Crons are ``O365_SCHEDULE_<WORKLOAD>`
 
 import os
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 import dagster as dg
@@ -18,8 +18,8 @@ from ..config import SettingError
 from ..graph.entities import ENTITIES
 from .ingestion import raw_asset_key
 from .partitions import (
+    MAILBOX_ENTITIES,
     MAILBOX_JOB,
-    PER_USER_ENTITIES,
     mailbox_partition_sensor,
     mailbox_run_requests,
     partition_by_mailbox,
@@ -38,12 +38,6 @@ DEFAULT_CRONS: dict[str, str] = {
     "files": "45 * * * *",
 }
 WORKLOADS: tuple[str, ...] = tuple(dict.fromkeys(entity.workload for entity in ENTITIES.values()))
-# Workloads whose every table is read mailbox by mailbox: partitioned by mailbox when O365_PARTITION_BY_MAILBOX is on.
-MAILBOX_WORKLOADS: frozenset[str] = frozenset(
-    workload
-    for workload in WORKLOADS
-    if all(e.name in PER_USER_ENTITIES for e in ENTITIES.values() if e.workload == workload)
-)
 SCHEDULES_ON = "O365_SCHEDULES_ON"
 
 
@@ -71,42 +65,55 @@ def workload_cron(workload: str, environ: Mapping[str, str] | None = None) -> st
     return cron
 
 
-def workload_job(workload: str) -> UnresolvedAssetJobDefinition:
-    """A job materializing the raw tables of one workload (dbt follows through automation)."""
+def workload_job(workload: str, entities: Sequence[str] = (), suffix: str = "") -> UnresolvedAssetJobDefinition:
+    """A job materializing raw tables of one workload (all, or ``entities``); dbt follows through automation."""
+    names = entities or [e.name for e in ENTITIES.values() if e.workload == workload]
     return dg.define_asset_job(
-        name=f"sync_{workload}",
-        selection=dg.AssetSelection.keys(*(raw_asset_key(e.name) for e in ENTITIES.values() if e.workload == workload)),
-        description=f"Sync the {workload} raw tables from Microsoft Graph.",
+        name=f"sync_{workload}{suffix}",
+        selection=dg.AssetSelection.assets(*(raw_asset_key(name) for name in names)),
+        description=f"Sync the {workload} raw tables from Microsoft Graph"
+        + (", one mailbox partition per run." if suffix == "" and entities else "."),
     )
 
 
 def mailbox_job() -> UnresolvedAssetJobDefinition:
-    """Every per-user raw table of one mailbox partition: what the mailbox sensor runs for a new mailbox."""
+    """Every mailbox-partitioned raw table of one mailbox: what the mailbox sensor runs for a new mailbox."""
     return dg.define_asset_job(
         name=MAILBOX_JOB,
-        selection=dg.AssetSelection.keys(*(raw_asset_key(name) for name in PER_USER_ENTITIES)),
+        selection=dg.AssetSelection.assets(*(raw_asset_key(name) for name in MAILBOX_ENTITIES)),
         description="Sync one mailbox's content (mail, calendar, contacts, files): one run per mailbox partition.",
     )
 
 
-def build_schedules(
-    environ: Mapping[str, str] | None = None, partitioned: bool = False
-) -> list[dg.ScheduleDefinition]:
-    """One schedule per workload, on its cron, stopped unless ``O365_SCHEDULES_ON`` is set. With mailbox
-    partitions, a per-user workload's tick requests one run per mailbox partition."""
+def workload_parts(workload: str, partitioned: bool) -> list[tuple[str, list[str], bool]]:
+    """(job suffix, entities, per mailbox) of a workload's jobs: one job, or with mailbox partitions the
+    mailbox-partitioned tables in ``sync_<workload>`` and the tenant-wide rest (calendars) in
+    ``sync_<workload>_tenant``."""
+    names = [e.name for e in ENTITIES.values() if e.workload == workload]
+    per_mailbox = [name for name in names if name in MAILBOX_ENTITIES] if partitioned else []
+    if not per_mailbox:
+        return [("", [], False)]
+    rest = [name for name in names if name not in per_mailbox]
+    return [("", per_mailbox, True), *([("_tenant", rest, False)] if rest else [])]
+
+
+def build_schedules(environ: Mapping[str, str] | None = None, partitioned: bool = False) -> list[dg.ScheduleDefinition]:
+    """One schedule per workload job, on the workload's cron, stopped unless ``O365_SCHEDULES_ON`` is set.
+    With mailbox partitions, a tick of a per-mailbox job requests one run per mailbox partition."""
     status = default_status(environ)
     return [
         dg.ScheduleDefinition(
-            name=f"sync_{workload}_schedule",
-            job=workload_job(workload),
+            name=f"sync_{workload}{suffix}_schedule",
+            job=workload_job(workload, entities, suffix),
             cron_schedule=workload_cron(workload, environ),
             execution_timezone="UTC",
             default_status=status,
             description=f"Sync {workload} (cron from O365_SCHEDULE_{workload.upper()})"
-            + (", one run per mailbox partition." if partitioned and workload in MAILBOX_WORKLOADS else "."),
-            execution_fn=mailbox_run_requests if partitioned and workload in MAILBOX_WORKLOADS else None,
+            + (", one run per mailbox partition." if per_mailbox else "."),
+            execution_fn=mailbox_run_requests if per_mailbox else None,
         )
         for workload in WORKLOADS
+        for suffix, entities, per_mailbox in workload_parts(workload, partitioned)
     ]
 
 

@@ -11,7 +11,7 @@ from ..config import PipelineConfig
 from ..graph.entities import ENTITIES
 from ..graph.source import SyncRun, o365_source
 from ..sync import make_client, make_pipeline
-from .partitions import MAILBOXES, PER_USER_ENTITIES, TENANT_ENTITIES
+from .partitions import MAILBOX_ENTITIES, MAILBOXES, TENANT_ENTITIES
 
 RAW_KEY_PREFIX = "o365_raw"
 DUCKDB_POOL = "duckdb"  # DuckDB has one writer: every asset that writes the file runs in this pool.
@@ -101,5 +101,5 @@ def build_partitioned_raw_assets() -> list[dg.AssetsDefinition]:
     """Tenant-wide tables unpartitioned, per-user tables partitioned by mailbox (``O365_PARTITION_BY_MAILBOX``)."""
     return [
         build_raw_assets("o365_raw_tables", TENANT_ENTITIES),
-        build_raw_assets("o365_mailbox_tables", PER_USER_ENTITIES, partitions_def=MAILBOXES),
+        build_raw_assets("o365_mailbox_tables", MAILBOX_ENTITIES, partitions_def=MAILBOXES),
     ]

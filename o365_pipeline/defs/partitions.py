@@ -43,13 +43,17 @@ def partition_by_mailbox(environ: Mapping[str, str] | None = None) -> bool:
     return value in _TRUE
 
 
-def is_per_user(entity: Entity) -> bool:
-    """Whether an entity is read mailbox by mailbox (messages, events, contacts, drive items, ...)."""
-    return entity.reader in PER_USER_READERS
+def is_partitioned(entity: Entity) -> bool:
+    """Whether an entity is partitioned by mailbox: read mailbox by mailbox and merged on (user_id, id).
+
+    A per-user table loaded with ``replace`` (calendars) stays whole: one partition's load would replace
+    every other mailbox's rows.
+    """
+    return entity.reader in PER_USER_READERS and entity.strategy != "replace"
 
 
-PER_USER_ENTITIES: tuple[str, ...] = tuple(name for name, entity in ENTITIES.items() if is_per_user(entity))
-TENANT_ENTITIES: tuple[str, ...] = tuple(name for name in ENTITIES if name not in PER_USER_ENTITIES)
+MAILBOX_ENTITIES: tuple[str, ...] = tuple(name for name, entity in ENTITIES.items() if is_partitioned(entity))
+TENANT_ENTITIES: tuple[str, ...] = tuple(name for name in ENTITIES if name not in MAILBOX_ENTITIES)
 
 
 def eligible(user: Mapping[str, Any], only: Iterable[str] = ()) -> bool:
