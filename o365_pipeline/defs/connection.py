@@ -7,8 +7,10 @@ from ..auth.connection_check import Probe, run_connection_check
 from ..config import PipelineConfig
 from ..graph.entities import select_entities
 
+GRAPH_POOL = "graph"  # Graph-only work (no DuckDB): its own pool, so it never waits for a sync holding "duckdb"
 
-@dg.op(description="Get a token with the configured scheme and probe each entity's Graph path once.")
+
+@dg.op(description="Get a token with the configured scheme and probe each entity's Graph path once.", pool=GRAPH_POOL)
 def check_graph_connection(context: dg.OpExecutionContext, o365: O365Auth) -> dg.Output[int]:
     """Log one line per entity (readable, missing permission, mailbox not enabled); fail without a token."""
     lines: list[str] = []
