@@ -1,6 +1,5 @@
 """Concurrency pools: dagster.yaml gives "duckdb" and "graph" their limits, and every step is in the right pool."""
 
-import shutil
 from pathlib import Path
 
 import dagster as dg
@@ -14,18 +13,14 @@ from o365_pipeline.defs.ingestion import DUCKDB_POOL
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def test_dagster_yaml_limits_both_pools_to_one(tmp_path: Path) -> None:
+def test_dagster_yaml_limits_both_pools_to_one() -> None:
     config = yaml.safe_load((ROOT / "dagster.yaml").read_text())
     assert config["concurrency"]["pools"] == {"default_limit": 1}
-    shutil.copy(ROOT / "dagster.yaml", tmp_path / "dagster.yaml")
-    instance = dg.DagsterInstance.from_config(str(tmp_path))
-    try:
+    with dg.instance_for_test(overrides=config) as instance:  # an instance configured by the file
         assert instance.get_concurrency_config().pool_config.default_pool_limit == 1
         for pool in (DUCKDB_POOL, GRAPH_POOL):
             info = instance.event_log_storage.get_concurrency_info(pool)
             assert (info.limit, info.using_default_limit) == (1, True), pool
-    finally:
-        instance.dispose()
 
 
 @pytest.mark.parametrize("partitioned", ["0", "1"])
