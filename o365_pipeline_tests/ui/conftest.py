@@ -102,6 +102,19 @@ def dagster_webserver(emulator: EmulatorServer, tmp_path: Path, monkeypatch: pyt
             process.wait(timeout=10)
 
 
+def artifacts_dir() -> Path:
+    """Where tests leave files for people to look at: ``$O365_TEST_ARTIFACTS``, default ``build/test-artifacts``."""
+    folder = Path(os.environ.get("O365_TEST_ARTIFACTS", "").strip() or ROOT / "build" / "test-artifacts")
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder
+
+
+@pytest.fixture
+def artifacts() -> Path:
+    """The artifact folder (created)."""
+    return artifacts_dir()
+
+
 @pytest.fixture
 def browser() -> Iterator[Browser]:
     """Headless Debian Chromium driven by Playwright."""

@@ -2,21 +2,41 @@
 
 import os
 import re
+import struct
+from pathlib import Path
 
 import duckdb
-from playwright.sync_api import Browser, expect
+from playwright.sync_api import Browser, Page, expect
 
 TIMEOUT_MS = 60_000
+VIEWPORT = {"width": 1600, "height": 1000}
+PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 
 
-def test_asset_graph_and_materializing_raw_users(dagster_webserver: str, browser: Browser) -> None:
-    page = browser.new_page(viewport={"width": 1600, "height": 1000})
+def png_size(path: Path) -> tuple[int, int]:
+    """(width, height) of a PNG file, read from its IHDR chunk; fails on anything that is not a PNG."""
+    data = path.read_bytes()
+    assert data[:8] == PNG_SIGNATURE and data[12:16] == b"IHDR", f"{path} is not a PNG"
+    return struct.unpack(">II", data[16:24])
+
+
+def screenshot(page: Page, path: Path) -> None:
+    """Save what the browser shows and check it is a real, non-trivial PNG of the viewport."""
+    path.unlink(missing_ok=True)
+    page.screenshot(path=str(path))
+    assert png_size(path) == (VIEWPORT["width"], VIEWPORT["height"])
+    assert path.stat().st_size > 20_000, f"{path} looks blank"
+
+
+def test_asset_graph_and_materializing_raw_users(dagster_webserver: str, browser: Browser, artifacts: Path) -> None:
+    page = browser.new_page(viewport=VIEWPORT)
     page.set_default_timeout(TIMEOUT_MS)
 
     # The global asset graph: the workload groups of the raw tables and the dbt groups.
     page.goto(f"{dagster_webserver}/asset-groups")
     for group in ("directory", "mail", "staging", "marts"):
         expect(page.get_by_text(group, exact=True).first).to_be_visible(timeout=TIMEOUT_MS)
+    screenshot(page, artifacts / "asset-graph.png")
 
     # The catalog: marts by name, and the staging view of users with its raw table upstream, its mart downstream.
     page.goto(f"{dagster_webserver}/assets/marts")
@@ -25,6 +45,7 @@ def test_asset_graph_and_materializing_raw_users(dagster_webserver: str, browser
     page.goto(f"{dagster_webserver}/assets/staging/stg_graph__users")
     expect(page.get_by_text("o365_raw / users", exact=True).first).to_be_visible(timeout=TIMEOUT_MS)
     expect(page.get_by_text("marts / users", exact=True).first).to_be_visible(timeout=TIMEOUT_MS)
+    screenshot(page, artifacts / "staging-users-lineage.png")
 
     # Materialize o365_raw/users from its page and follow the run to success.
     page.goto(f"{dagster_webserver}/assets/o365_raw/users")
@@ -34,6 +55,7 @@ def test_asset_graph_and_materializing_raw_users(dagster_webserver: str, browser
     page.get_by_role("region", name=re.compile("Notifications")).get_by_text("View", exact=True).first.click()
     expect(page).to_have_url(re.compile(r"/runs/[0-9a-f-]+"))
     expect(page.get_by_text("Success", exact=True).first).to_be_visible(timeout=TIMEOUT_MS)
+    screenshot(page, artifacts / "run-success.png")
     page.close()
 
     with duckdb.connect(os.environ["O365_DUCKDB_PATH"], read_only=True) as con:
