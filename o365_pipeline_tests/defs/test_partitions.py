@@ -118,13 +118,14 @@ def materialize_mailbox(instance: dg.DagsterInstance, key: str, full_refresh: bo
 
 
 def sensor_tick(instance: dg.DagsterInstance, cursor: str | None) -> dg.SensorResult:
-    context = dg.build_sensor_context(
+    """One evaluation of the mailbox sensor (the context closes the instance it opens from the ref)."""
+    with dg.build_sensor_context(
         instance_ref=instance.get_ref(),
         cursor=cursor,
         resources={"o365": O365Auth.from_dagster_env()},
         definitions=DEFS,
-    )
-    return DEFS.get_sensor_def("mailbox_partitions").evaluate_tick(context)
+    ) as context:
+        return DEFS.get_sensor_def("mailbox_partitions").evaluate_tick(context)
 
 
 def partition_requests(result: dg.SensorResult) -> tuple[list[str], list[str]]:
