@@ -68,6 +68,34 @@ def make_pipeline(config: PipelineConfig, mailbox: str | None = None) -> dlt.Pip
     )
 
 
+def purge_mailbox(pipeline: dlt.Pipeline, mailbox: str, tables: Sequence[str]) -> int:
+    """Delete a mailbox's rows from ``tables`` and the pipeline's stored state; returns the rows deleted.
+
+    For the partition of a mailbox that is gone (deleted user, no mail any more): its rows go, and its
+    deltaLinks with them, so a mailbox that comes back is read from scratch rather than from stale links.
+    """
+    deleted = 0
+    with pipeline.sql_client() as client:
+        present = {
+            row[0]
+            for row in client.execute_sql(
+                "select table_name from information_schema.tables where table_schema = %s", pipeline.dataset_name
+            )
+            or []
+        }
+        for table in tables:
+            if table not in present:
+                continue
+            name = client.make_qualified_table_name(table)
+            deleted += int(client.execute_sql(f"select count(*) from {name} where user_id = %s", mailbox)[0][0])
+            client.execute_sql(f"delete from {name} where user_id = %s", mailbox)
+        if "_dlt_pipeline_state" in present:
+            state = client.make_qualified_table_name("_dlt_pipeline_state")
+            client.execute_sql(f"delete from {state} where pipeline_name = %s", pipeline.pipeline_name)
+    pipeline.drop()  # the local copy of the state goes too
+    return deleted
+
+
 @dataclass
 class SyncReport:
     """What a headless sync did, per entity."""

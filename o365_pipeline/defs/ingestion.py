@@ -10,7 +10,7 @@ from ..auth import O365Auth
 from ..config import PipelineConfig
 from ..graph.entities import ENTITIES
 from ..graph.source import SyncRun, o365_source
-from ..sync import make_client, make_pipeline
+from ..sync import make_client, make_pipeline, purge_mailbox
 from .partitions import MAILBOX_ENTITIES, MAILBOXES, TENANT_ENTITIES
 
 RAW_KEY_PREFIX = "o365_raw"
@@ -89,6 +89,11 @@ def build_raw_assets(
                 figures = run.stats[entity].as_metadata() if entity in run.stats else {}
                 context.log.info(f"{entity}: {figures}")
                 yield result._replace(metadata={**(result.metadata or {}), **figures})
+            if mailbox is not None and not run.tenant.users_for_content():
+                # The mailbox is gone upstream: its own rows and state go (the sensor then deletes the partition).
+                tables = [key.path[-1] for key in context.selected_asset_keys]
+                dropped = purge_mailbox(make_pipeline(settings, mailbox=mailbox), mailbox, tables)
+                context.log.info(f"mailbox {mailbox} is gone: deleted its {dropped} rows and its delta state")
 
     return _raw_tables
 

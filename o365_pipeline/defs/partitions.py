@@ -118,34 +118,57 @@ def partition_changes(changes: UserChanges, existing: Iterable[str]) -> tuple[li
     return sorted(wanted - have), sorted(gone & have)
 
 
+GONE_TAG = "o365/mailbox_gone"
+
+
+def retired(instance: dg.DagsterInstance, mailbox: str) -> bool:
+    """Whether the final run of a gone mailbox (which deletes its rows and state) has succeeded."""
+    runs = instance.get_run_records(
+        dg.RunsFilter(tags={GONE_TAG: mailbox}, statuses=[dg.DagsterRunStatus.SUCCESS]), limit=1
+    )
+    return bool(runs)
+
+
 def mailbox_partition_sensor(job: UnresolvedAssetJobDefinition, running: bool) -> dg.SensorDefinition:
-    """The sensor adding new mail-enabled users as mailbox partitions (with a first run each) and deleting
-    the partitions of users deleted or no longer mail-enabled. Its cursor is the users/delta link."""
+    """The sensor adding new mail-enabled users as mailbox partitions (with a first run each) and retiring
+    the partitions of users deleted or no longer mail-enabled: a last run deletes the mailbox's rows and
+    state, then a later tick deletes the partition. Its cursor: the users/delta link and the mailboxes retiring.
+    """
 
     @dg.sensor(
         name="mailbox_partitions",
         job=job,
         minimum_interval_seconds=SENSOR_SECONDS,
         default_status=dg.DefaultSensorStatus.RUNNING if running else dg.DefaultSensorStatus.STOPPED,
-        description="Adds a mailbox partition per new mail-enabled user (and syncs it), deletes those of users gone.",
+        description="Adds a mailbox partition per new mail-enabled user (and syncs it); for users gone, runs "
+        "their partition once more (it deletes their rows) and then deletes the partition.",
     )
     def mailbox_partitions(context: dg.SensorEvaluationContext, o365: O365Auth) -> dg.SensorResult:
         """Read users/delta from the cursor's link and turn the changes into partition requests and runs."""
         settings = PipelineConfig.from_env()
         cursor = json.loads(context.cursor) if context.cursor else {}
+        retiring: set[str] = set(cursor.get("retiring", []))
         with make_client(o365) as client:
             changes = read_user_changes(client, cursor.get("delta"), settings.users)
-        added, deleted = partition_changes(changes, context.instance.get_dynamic_partitions(MAILBOXES.name))
+        existing = context.instance.get_dynamic_partitions(MAILBOXES.name)
+        added, gone = partition_changes(changes, existing)
+        retiring -= {user_id for user_id, ok in changes.mailboxes.items() if ok}  # back before it was deleted
+        done = sorted(key for key in retiring if retired(context.instance, key))
+        new_gone = sorted(set(gone) - retiring)
+        retiring = (retiring | set(gone)) - set(done)
         requests: list[dg.AddDynamicPartitionsRequest | dg.DeleteDynamicPartitionsRequest] = []
         if added:
             requests.append(MAILBOXES.build_add_request(added))
-        if deleted:
-            requests.append(MAILBOXES.build_delete_request(deleted))
-        context.log.info(f"mailbox partitions: {len(added)} added, {len(deleted)} deleted")
+        if done:
+            requests.append(MAILBOXES.build_delete_request(done))
+        context.log.info(f"mailbox partitions: {len(added)} added, {len(new_gone)} gone, {len(done)} deleted")
         return dg.SensorResult(
-            run_requests=[dg.RunRequest(partition_key=key, tags={"o365/reason": "new mailbox"}) for key in added],
+            run_requests=[
+                *(dg.RunRequest(partition_key=key, tags={"o365/reason": "new mailbox"}) for key in added),
+                *(dg.RunRequest(partition_key=key, tags={GONE_TAG: key}) for key in new_gone),
+            ],
             dynamic_partitions_requests=requests,
-            cursor=json.dumps({"delta": changes.delta_link or cursor.get("delta")}),
+            cursor=json.dumps({"delta": changes.delta_link or cursor.get("delta"), "retiring": sorted(retiring)}),
         )
 
     return mailbox_partitions

@@ -16,7 +16,7 @@ from o365_pipeline.auth import O365Auth
 from o365_pipeline.config import PipelineConfig, SettingError
 from o365_pipeline.definitions import build_defs
 from o365_pipeline.defs.ingestion import SyncConfig
-from o365_pipeline.defs.partitions import MAILBOX_ENTITIES, MAILBOXES, partition_by_mailbox
+from o365_pipeline.defs.partitions import GONE_TAG, MAILBOX_ENTITIES, MAILBOXES, partition_by_mailbox
 from o365_pipeline.emulator import EmulatorServer
 from o365_pipeline.sync import pipeline_name, run_sync
 from o365_pipeline_tests.conftest import admin, ids_digest, truth, use_emulator
@@ -98,7 +98,9 @@ def instance() -> Iterator[dg.DagsterInstance]:
         yield instance
 
 
-def materialize_mailbox(instance: dg.DagsterInstance, key: str, full_refresh: bool = False) -> dict[str, int]:
+def materialize_mailbox(
+    instance: dg.DagsterInstance, key: str, full_refresh: bool = False, tags: dict[str, str] | None = None
+) -> dict[str, int]:
     """One partition run of every per-user table; returns rows per table from the materialization metadata."""
     result = dg.materialize(
         [MAILBOX_ASSETS],
@@ -107,6 +109,7 @@ def materialize_mailbox(instance: dg.DagsterInstance, key: str, full_refresh: bo
         resources={"dlt": DagsterDltResource(), "o365": O365Auth.from_dagster_env()},
         run_config=dg.RunConfig({MAILBOX_ASSETS.node_def.name: SyncConfig(full_refresh=full_refresh)}),
         raise_on_error=False,
+        tags=tags,
     )
     if not result.success:
         failure = result.get_step_failure_events()[0].step_failure_data.error
@@ -199,19 +202,38 @@ def test_partition_runs_shard_by_mailbox_and_keep_their_own_state(
         assert requests < sum(first_b.values())
         common(rows_of(db, [b]), truth_b)
 
-        # The sensor: a created user becomes a partition (with a run), a deleted one is removed.
-        ops = [{"entity": "users", "op": "create"}, {"entity": "users", "op": "delete"}]
-        for seed in range(40):
-            answer = admin(emulator, "POST", "mutate", {"seed": seed, "ops": ops}).json()
-            created, gone = answer["changes"][0]["ids"], answer["changes"][1]["ids"]
-            if set(gone) <= set(added):
+        # The sensor: a created user becomes a partition with a first run. A deleted mailbox gets a last run,
+        # which deletes its rows and state only, and once that succeeded a later tick deletes its partition.
+        created = admin(emulator, "POST", "mutate", {"seed": 1, "ops": [{"entity": "users", "op": "create"}]})
+        created_ids = created.json()["changes"][0]["ids"]
+        gone: list[str] = []
+        for seed in range(60):  # delete users until one of the two synced mailboxes is among them
+            answer = admin(emulator, "POST", "mutate", {"seed": seed, "ops": [{"entity": "users", "op": "delete"}]})
+            gone += answer.json()["changes"][0]["ids"]
+            if {a, b} & set(gone):
                 break
+        gone_partitions = sorted(set(gone) & set(added))
+        (synced_gone,) = {a, b} & set(gone)
+        (kept,) = {a, b} - {synced_gone}
         second = sensor_tick(instance, first.cursor)
-        added2, deleted2 = partition_requests(second)
-        assert created and gone and added2 == created and deleted2 == gone
-        assert [r.partition_key for r in second.run_requests] == added2
-        third = sensor_tick(instance, second.cursor)  # nothing changed since: no request, one delta page
-        assert partition_requests(third) == ([], []) and not third.run_requests
+        assert partition_requests(second) == (created_ids, [])
+        requested = {(r.partition_key, r.tags.get(GONE_TAG)) for r in second.run_requests}
+        assert requested == {(key, None) for key in created_ids} | {(key, key) for key in gone_partitions}
+        assert partition_requests(sensor_tick(instance, second.cursor)) == ([], [])  # last runs not done yet
+
+        kept_before = rows_of(db, [kept])
+        materialize_mailbox(instance, synced_gone, tags={GONE_TAG: synced_gone})  # the others' last runs wait
+        assert all(not rows for rows in rows_of(db, [synced_gone]).values())
+        common(rows_of(db, [kept]), kept_before)
+        with duckdb.connect(db, read_only=True) as con:
+            names = {row[0] for row in con.execute("select pipeline_name from o365_raw._dlt_pipeline_state").fetchall()}
+        assert pipeline_name(reference, synced_gone) not in names and pipeline_name(reference, kept) in names
+
+        third = sensor_tick(instance, second.cursor)  # only a partition whose last run succeeded is deleted
+        assert partition_requests(third) == ([], [synced_gone]) and not third.run_requests
+        instance.delete_dynamic_partition(MAILBOXES.name, synced_gone)
+        fourth = sensor_tick(instance, third.cursor)  # nothing changed since: no request, one delta page
+        assert partition_requests(fourth) == ([], []) and not fourth.run_requests
 
 
 def test_full_refresh_is_refused_in_a_partition_run(
