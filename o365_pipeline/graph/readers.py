@@ -9,11 +9,14 @@ threads with :func:`fan_out` and never touch dlt state themselves.
 from __future__ import annotations
 
 import datetime as dt
+import os
+import time
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import quote
 
+from ..config import SettingError
 from .client import GraphClient
 from .entities import ENTITIES, Entity
 from .errors import GraphError
@@ -53,13 +56,39 @@ class Drop:
 
 @dataclass(frozen=True)
 class Skipped:
-    """A mailbox, drive or parent that could not be read (unlicensed, outside the access policy)."""
+    """A mailbox, drive or parent that could not be read (unlicensed, outside the access policy).
+
+    ``since`` (epoch seconds) is set when it was found unreadable just now: the resource state remembers it, so
+    later runs skip it without a request until ``O365_UNREADABLE_RECHECK_HOURS`` have passed."""
 
     owner: str
     code: str
+    since: float | None = None
 
 
-Event = Rows | KeepState | Drop | Skipped
+@dataclass(frozen=True)
+class Readable:
+    """A mailbox remembered as unreadable was read again: forget it."""
+
+    owner: str
+
+
+Event = Rows | KeepState | Drop | Skipped | Readable
+
+UNREADABLE = "unreadable"  # resource state key: {owner: {"code", "since"}}
+
+
+def unreadable_recheck_seconds(environ: Mapping[str, str] | None = None) -> float:
+    """``O365_UNREADABLE_RECHECK_HOURS`` (default 24) in seconds: how long an unreadable mailbox is skipped
+    without asking Graph again (a full refresh always asks)."""
+    raw = (os.environ if environ is None else environ).get("O365_UNREADABLE_RECHECK_HOURS", "").strip()
+    try:
+        hours = float(raw) if raw else 24.0
+    except ValueError:
+        hours = -1.0
+    if hours < 0:
+        raise SettingError("O365_UNREADABLE_RECHECK_HOURS", f"{raw!r} is not a number of hours (0 or more)")
+    return hours * 3600
 
 
 @dataclass
@@ -74,6 +103,7 @@ class ReadContext:
     workers: int = 8
     prefetched: dict[str, dict[str, Any]] = field(default_factory=dict)  # first pages of stored links, by key
     parents: TaskCount = field(default_factory=TaskCount)  # mailboxes (or groups, plans, ...) done of total
+    recheck_unreadable: float = field(default_factory=unreadable_recheck_seconds)
     calendar_window: tuple[dt.datetime, dt.datetime] = field(
         default_factory=lambda: (
             dt.datetime.now(dt.UTC) - dt.timedelta(days=365),
@@ -214,16 +244,34 @@ def delta_stream(
         yield Drop(scope=dict(scope), keep=frozenset(resync_ids))
 
 
+def skipped_now(ctx: ReadContext) -> set[str]:
+    """Mailboxes remembered as unreadable that are not due for another look yet."""
+    known: Mapping[str, Mapping[str, Any]] = ctx.state.get(UNREADABLE) or {}
+    now = time.time()
+    return {owner for owner, seen in known.items() if now - float(seen.get("since", 0)) < ctx.recheck_unreadable}
+
+
 def per_user(ctx: ReadContext, work: Callable[[TenantUser], Iterator[Event]]) -> Iterator[Event]:
-    """Run ``work`` for every selected user on the worker threads; unreadable mailboxes are skipped."""
+    """Run ``work`` for every selected user on the worker threads; unreadable mailboxes are skipped, and
+    remembered (no request for them until ``ctx.recheck_unreadable`` seconds have passed)."""
+    known: Mapping[str, Mapping[str, Any]] = ctx.state.get(UNREADABLE) or {}
+    skipped = skipped_now(ctx)
+    now = time.time()
 
     def guarded(user: TenantUser) -> Iterator[Event]:
+        remembered = known.get(user.id)
+        if user.id in skipped:
+            yield Skipped(user.id, str(known[user.id].get("code", "")))
+            return
         try:
             yield from work(user)
         except GraphError as exc:
             if not exc.is_mailbox_unavailable:
                 raise
-            yield Skipped(user.id, exc.code)
+            yield Skipped(user.id, exc.code, since=now)
+            return
+        if remembered:
+            yield Readable(user.id)
 
     users = ctx.tenant.users_for_content()
     if not ctx.tenant.restricted:  # content of users deleted upstream (or no longer mail-enabled) goes too
@@ -300,24 +348,32 @@ def read_list(ctx: ReadContext) -> Iterator[Event]:
 
 
 def read_date_cursor(ctx: ReadContext) -> Iterator[Event]:
-    """Audit logs: ``$filter=<cursor> ge <last seen>``; the overlap at the boundary merges away on id."""
+    """Audit logs: ``$filter=<cursor> ge <last seen>``. Items at the boundary (cursor equal to the last seen)
+    that an earlier run already loaded are left out: their ids are kept with the cursor."""
     entity = ctx.entity
     assert entity.cursor
     last = ctx.state.get("cursor")
+    seen: set[str] = set(ctx.state.get("boundary") or ()) if last else set()
     params = _params(entity)
     if last:
         params["$filter"] = f"{entity.cursor} ge {last}"
-    newest = last
+    newest, at_newest = last, set(seen)
     for page in ctx.client.iter_pages(entity.path, params=params):
-        items = page.get("value", [])
-        for item in items:
+        items = []
+        for item in page.get("value", []):
             value = item.get(entity.cursor)
+            if value == last and item.get("id") in seen:
+                continue  # loaded by an earlier run
+            items.append(item)
             if value and (newest is None or value > newest):
-                newest = value
+                newest, at_newest = value, set()
+            if value and value == newest:
+                at_newest.add(item["id"])
         if items:
             yield Rows([shape(item) for item in items])
     if newest:
         yield KeepState("state", "cursor", newest)
+        yield KeepState("state", "boundary", sorted(at_newest))
 
 
 # ---- per-user readers ---------------------------------------------------------------------------------
@@ -504,7 +560,7 @@ def read_mailbox_list(ctx: ReadContext) -> Iterator[Event]:
     entity = ctx.entity
     params = _params(entity)
     query = "&".join(f"{name}={value}" for name, value in params.items())
-    users = ctx.tenant.users_for_content()
+    users = [u for u in ctx.tenant.users_for_content() if u.id not in skipped_now(ctx)]
     firsts = batch_first_pages(ctx, {u.id: f"{entity.path.format(user_id=u.id)}?{query}" for u in users})
 
     def work(user: TenantUser) -> Iterator[Event]:
@@ -596,11 +652,17 @@ def read_attachments(ctx: ReadContext) -> Iterator[Event]:
 def _children(
     ctx: ReadContext, parents: list[str], placeholder: str, column: str, paged: bool = True
 ) -> Iterator[Event]:
+    """A collection under each parent; the first pages of 20 parents per ``$batch``, later pages one by one."""
     entity = ctx.entity
+    paths = {parent_id: entity.path.format(**{placeholder: parent_id}) for parent_id in parents}
+    firsts = batch_first_pages(ctx, paths) if len(parents) > 1 else {}
 
     def work(parent_id: str) -> Iterator[Event]:
+        first = firsts.get(parent_id)
         try:
-            for page in ctx.client.iter_pages(entity.path.format(**{placeholder: parent_id}), params=None):
+            if isinstance(first, GraphError):
+                raise first
+            for page in ctx.client.iter_pages(paths[parent_id], params=None, first=first):
                 yield Rows([shape(item, {column: parent_id}) for item in page.get("value", [])])
         except GraphError as exc:
             if exc.status not in (403, 404):

@@ -9,22 +9,36 @@ deleted upstream means gone from the raw table.
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import itertools
 import logging
 import threading
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 import dlt
+import orjson
 from dlt.common.normalizers.naming.snake_case import NamingConvention as SnakeCaseNaming
 from dlt.extract.resource import DltResource
 
 from .client import GraphClient, RequestStats
 from .entities import PER_USER_READERS, Entity, select_entities
 from .fanout import TaskCount
-from .readers import DELETED_COLUMN, READERS, Drop, KeepState, ReadContext, Rows, Skipped, delta_headers, prefetch
+from .readers import (
+    DELETED_COLUMN,
+    READERS,
+    UNREADABLE,
+    Drop,
+    KeepState,
+    Readable,
+    ReadContext,
+    Rows,
+    Skipped,
+    delta_headers,
+    prefetch,
+)
 from .tenant import Tenant
 
 log = logging.getLogger(__name__)
@@ -138,16 +152,15 @@ class SyncRun:
 
 
 def column_hints(entity: Entity) -> dict[str, dict[str, Any]]:
-    """dlt column hints: the entity's declared columns and, for merged tables, the hard-delete flag and the
-    replay order."""
+    """dlt column hints: the entity's declared columns, the hard-delete flag and the replay order."""
     hints: dict[str, dict[str, Any]] = {
         _NAMING.normalize_identifier(name): {"data_type": data_type, "nullable": True}
         for name, data_type in entity.columns.items()
         if name != "id"
     }
-    merged = entity.strategy != "replace"
-    hints[DELETED_COLUMN] = {"data_type": "bool", **({"hard_delete": True} if merged else {})}
-    hints[SEQUENCE_COLUMN] = {"data_type": "bigint", **({"dedup_sort": "desc"} if merged else {})}
+    # every table is merged, replace tables too (written as a :class:`Snapshot` diff)
+    hints[DELETED_COLUMN] = {"data_type": "bool", "hard_delete": True}
+    hints[SEQUENCE_COLUMN] = {"data_type": "bigint", "dedup_sort": "desc"}
     return hints
 
 
@@ -206,6 +219,46 @@ class StoredRows:
         self._stack.close()
 
 
+class Snapshot:
+    """A table read whole every run (no delta, no cursor), compared row by row with what the last run loaded.
+
+    Only new and changed rows are written, and rows no longer returned are deleted: an unchanged table loads
+    nothing. The hash of every row as loaded lives in the resource state (committed with the load).
+    """
+
+    STATE_KEY = "hashes"
+
+    def __init__(self, entity: Entity, previous: Mapping[str, str] | None) -> None:
+        self._per_user = primary_key(entity) == ("user_id", "id")
+        self.previous = dict(previous or {})
+        self.current: dict[str, str] = {}
+
+    def _key(self, row: Mapping[str, Any]) -> str:
+        return f"{row.get('user_id')} {row['id']}" if self._per_user else str(row["id"])
+
+    def changed(self, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        """The rows that are new or differ from the last run's."""
+        out = []
+        for row in rows:
+            key = self._key(row)
+            digest = hashlib.blake2b(orjson.dumps(row, option=orjson.OPT_SORT_KEYS), digest_size=8).hexdigest()
+            self.current[key] = digest
+            if self.previous.get(key) != digest:
+                out.append(row)
+        return out
+
+    def gone(self) -> list[dict[str, Any]]:
+        """Deletion rows for what the last run loaded and this one did not return."""
+        rows: list[dict[str, Any]] = []
+        for key in self.previous.keys() - self.current.keys():
+            if self._per_user:
+                user_id, _, item_id = key.partition(" ")
+                rows.append({"id": item_id, "user_id": user_id, DELETED_COLUMN: True})
+            else:
+                rows.append({"id": key, DELETED_COLUMN: True})
+        return rows
+
+
 def _extract(entity: Entity, run: SyncRun) -> Iterator[list[dict[str, Any]]]:
     """Run the entity's reader; turn its events into rows, state and figures on this (dlt's) thread."""
     client = run.require_client().view()
@@ -219,12 +272,15 @@ def _extract(entity: Entity, run: SyncRun) -> Iterator[list[dict[str, Any]]]:
     )
     context.prefetched = prefetch(client, links, delta_headers(entity), run.workers)
     stored = StoredRows(entity.name)
+    snapshot = Snapshot(entity, state.get(Snapshot.STATE_KEY)) if entity.strategy == "replace" else None
     try:
         for event in READERS[entity.reader](context):
             if isinstance(event, Rows):
-                stats.rows += len(event.rows)
-                stats.deleted += sum(1 for row in event.rows if row[DELETED_COLUMN])
-                yield run.number(event.rows)
+                rows = snapshot.changed(event.rows) if snapshot else event.rows
+                stats.rows += len(rows)
+                stats.deleted += sum(1 for row in rows if row[DELETED_COLUMN])
+                if rows:
+                    yield run.number(rows)
             elif isinstance(event, KeepState):
                 (links if event.section == "links" else state)[event.key] = event.value
             elif isinstance(event, Drop) and entity.strategy != "replace":  # a replace keeps nothing stored
@@ -234,6 +290,16 @@ def _extract(entity: Entity, run: SyncRun) -> Iterator[list[dict[str, Any]]]:
                     yield run.number(rows)
             elif isinstance(event, Skipped):
                 stats.skipped += 1
+                if event.since is not None:
+                    state.setdefault(UNREADABLE, {})[event.owner] = {"code": event.code, "since": event.since}
+            elif isinstance(event, Readable):
+                state.get(UNREADABLE, {}).pop(event.owner, None)
+        if snapshot:
+            gone = snapshot.gone()
+            state[Snapshot.STATE_KEY] = snapshot.current
+            stats.deleted += len(gone)
+            if gone:
+                yield run.number(gone)
     finally:
         stored.close()
         stats.live = None  # its figures move into the totals below
@@ -249,10 +315,8 @@ def _extract(entity: Entity, run: SyncRun) -> Iterator[list[dict[str, Any]]]:
 
 
 def build_resource(entity: Entity, run: SyncRun) -> DltResource:
-    """The dlt resource of one entity: merge on its key (or replace for small reference data)."""
-    disposition: Any = (
-        "replace" if entity.strategy == "replace" else {"disposition": "merge", "strategy": "delete-insert"}
-    )
+    """The dlt resource of one entity: merge on its key (tables read whole as a :class:`Snapshot` diff)."""
+    disposition: Any = {"disposition": "merge", "strategy": "delete-insert"}
     return dlt.resource(
         _extract(entity, run) if run.client is not None else iter(()),
         name=entity.name,

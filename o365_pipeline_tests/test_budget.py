@@ -1,0 +1,90 @@
+"""Graph's budget: a no-change sync asks once per stream (20 per ``$batch``) and loads nothing; a throttled sync
+paced to the server's limits completes with nothing lost and no failed request."""
+
+from __future__ import annotations
+
+import math
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from o365_pipeline.auth import O365Auth
+from o365_pipeline.config import PipelineConfig
+from o365_pipeline.emulator import EmulatorServer
+from o365_pipeline.graph.entities import ENTITIES
+from o365_pipeline.sync import SyncReport, make_pipeline, run_sync
+from o365_pipeline_tests.conftest import admin, assert_equals_truth, use_emulator
+
+OUTLOOK_DELTA = ("mail_folders_delta", "messages_delta", "contact_folders_delta", "contacts_delta", "events_delta")
+
+
+@pytest.fixture
+def tenant(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[EmulatorServer]:
+    with EmulatorServer(seed=8, scale="small", state_dir=tmp_path / "emulator") as emulator:
+        use_emulator(emulator, tmp_path, monkeypatch)
+        yield emulator
+
+
+def sync() -> SyncReport:
+    return run_sync(O365Auth.from_env(), PipelineConfig.from_env())
+
+
+def stored_links() -> dict[str, int]:
+    """Delta streams per resource (stored deltaLinks), from the dlt state of the last run."""
+    resources = make_pipeline(PipelineConfig.from_env()).state["sources"]["o365"]["resources"]
+    return {name: len(state.get("links", {})) for name, state in resources.items()}
+
+
+def rows_of_last_load() -> int:
+    """Rows any raw table got from the newest load."""
+    with duckdb.connect(os.environ["O365_DUCKDB_PATH"], read_only=True) as con:
+        newest = con.execute("select max(load_id) from o365_raw._dlt_loads").fetchone()[0]
+        return sum(
+            con.execute(f"select count(*) from o365_raw.{table} where _dlt_load_id = ?", [newest]).fetchone()[0]
+            for table in ENTITIES
+        )
+
+
+def test_a_no_change_sync_asks_once_per_stream_batched_and_loads_nothing(tenant: EmulatorServer) -> None:
+    first = sync()
+    assert first.stats["messages"].skipped > 0  # the tenant has mailboxes that cannot be read
+    links = stored_links()
+    admin(tenant, "POST", "stats/reset")
+    again = sync()
+    by_route = admin(tenant, "GET", "stats").json()["by_route"]
+    assert {name: s.rows + s.deleted for name, s in again.stats.items() if s.rows or s.deleted} == {}
+    assert rows_of_last_load() == 0
+    # every delta stream asked at most once (inside a $batch); no request for an unreadable mailbox
+    delta_answers = sum(sum(by_route.get(route, {}).values()) for route in OUTLOOK_DELTA)
+    assert delta_answers <= sum(links.values())
+    mailbox_routes = (*OUTLOOK_DELTA, "calendars", "contacts", "drive_delta")
+    assert not [route for route in mailbox_routes if {"403", "404"} & set(by_route.get(route, {}))]
+    for name in ("messages", "message_attachments", "contacts", "events", "drive_items", "mail_folders"):
+        assert again.stats[name].requests == math.ceil(links[name] / 20), name
+        assert again.stats[name].skipped == first.stats[name].skipped
+    assert sum(s.requests for s in again.stats.values()) <= 0.2 * sum(s.requests for s in first.stats.values())
+    # a change still arrives, and replace tables still follow deletions
+    admin(tenant, "POST", "mutate", {"seed": 4, "ops": [{"entity": "messages", "op": "update", "count": 3}]})
+    changed = sync()
+    assert changed.stats["messages"].rows == 3
+    assert_equals_truth(tenant)
+
+
+def test_a_throttled_sync_paced_to_the_limits_completes_without_failed_requests(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    with EmulatorServer(seed=21, scale="small", throttle=True, state_dir=tmp_path / "emulator") as emulator:
+        use_emulator(emulator, tmp_path, monkeypatch)
+        limits = admin(emulator, "POST", "throttle", {"global_requests": 200}).json()
+        monkeypatch.setenv("O365_GRAPH_LIMIT", f"{limits['global_requests']}/{limits['window_s']}")
+        monkeypatch.setenv("O365_MAILBOX_LIMIT", f"{limits['outlook_requests']}/{limits['window_s']}")
+        report = sync()
+        stats = admin(emulator, "GET", "stats").json()
+        assert_equals_truth(emulator)
+    assert not [route for route, codes in stats["by_route"].items() if any(code >= "500" for code in codes)]
+    served = sum(n for codes in stats["by_route"].values() for code, n in codes.items() if code != "429")
+    assert served / (limits["global_requests"] / limits["window_s"]) > 3  # the limit really bound the run
+    assert sum(s.throttled for s in report.stats.values()) <= 0.02 * served  # paced, not bounced
