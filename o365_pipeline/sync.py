@@ -22,6 +22,7 @@ from .auth import O365Auth
 from .config import PipelineConfig
 from .graph.client import GraphClient
 from .graph.pacing import PacingSettings
+from .graph.readers import unreadable_recheck_seconds
 from .graph.source import EntityStats, SyncRun, o365_source
 
 log = logging.getLogger(__name__)
@@ -31,7 +32,9 @@ PIPELINE_NAME = "o365"
 
 def make_client(auth: O365Auth) -> GraphClient:
     """A Graph client for the configured cloud, trusting ``O365_CA_BUNDLE``, with tokens from ``auth``, paced to
-    the request limits of ``O365_GRAPH_LIMIT`` and ``O365_MAILBOX_LIMIT``."""
+    the request limits of ``O365_GRAPH_LIMIT`` and ``O365_MAILBOX_LIMIT``. A bad budget setting fails here, before
+    any work, with one line naming it."""
+    unreadable_recheck_seconds()
     return GraphClient(
         auth.endpoints().graph_root,
         lambda force_refresh: auth.get_token(force_refresh=force_refresh),

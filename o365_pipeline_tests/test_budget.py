@@ -12,7 +12,7 @@ import duckdb
 import pytest
 
 from o365_pipeline.auth import O365Auth
-from o365_pipeline.config import PipelineConfig
+from o365_pipeline.config import PipelineConfig, SettingError
 from o365_pipeline.emulator import EmulatorServer
 from o365_pipeline.graph.entities import ENTITIES
 from o365_pipeline.sync import SyncReport, make_pipeline, run_sync
@@ -66,11 +66,35 @@ def test_a_no_change_sync_asks_once_per_stream_batched_and_loads_nothing(tenant:
         assert again.stats[name].requests == math.ceil(links[name] / 20), name
         assert again.stats[name].skipped == first.stats[name].skipped
     assert sum(s.requests for s in again.stats.values()) <= 0.2 * sum(s.requests for s in first.stats.values())
-    # a change still arrives, and replace tables still follow deletions
-    admin(tenant, "POST", "mutate", {"seed": 4, "ops": [{"entity": "messages", "op": "update", "count": 3}]})
+    # changes still arrive: only the changed rows of a table read whole, and of the audit cursor
+    ops = [
+        {"entity": "messages", "op": "update", "count": 3},
+        {"entity": "planner_tasks", "op": "update", "count": 2},
+        {"entity": "planner_tasks", "op": "delete", "count": 2},
+        {"entity": "directory_audits", "op": "create", "count": 2},
+    ]
+    admin(tenant, "POST", "mutate", {"seed": 4, "ops": ops})
     changed = sync()
     assert changed.stats["messages"].rows == 3
+    assert (changed.stats["planner_tasks"].rows, changed.stats["planner_tasks"].deleted) == (2, 2)
+    assert changed.stats["directory_audits"].rows == 2
     assert_equals_truth(tenant)
+
+
+def test_unreadable_mailboxes_are_asked_again_after_the_recheck_interval(
+    tenant: EmulatorServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("O365_ENTITIES", "calendars,drive_items")
+    first = sync()
+    monkeypatch.setenv("O365_UNREADABLE_RECHECK_HOURS", "0")
+    admin(tenant, "POST", "stats/reset")
+    again = sync()
+    by_route = admin(tenant, "GET", "stats").json()["by_route"]
+    assert {"403", "404"} & set(by_route["calendars"]) and "404" in by_route["drive_delta"]
+    assert again.stats["calendars"].skipped == first.stats["calendars"].skipped > 0
+    monkeypatch.setenv("O365_UNREADABLE_RECHECK_HOURS", "soon")
+    with pytest.raises(SettingError, match="^O365_UNREADABLE_RECHECK_HOURS: 'soon' is not a number of hours"):
+        sync()
 
 
 def test_a_throttled_sync_paced_to_the_limits_completes_without_failed_requests(
