@@ -127,14 +127,15 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _known_cause(exc: BaseException) -> BaseException | None:
-    """The auth or Graph error behind ``exc`` (dlt wraps what a resource raises), if that is what failed."""
+    """The auth, Graph or schema-change error behind ``exc`` (dlt wraps what a resource raises), if that is what
+    failed."""
     from .auth import O365AuthError
-    from .graph.errors import GraphError
+    from .graph.errors import GraphError, SchemaChangeError
 
     seen: set[int] = set()
     current: BaseException | None = exc
     while current is not None and id(current) not in seen:
-        if isinstance(current, O365AuthError | GraphError):
+        if isinstance(current, O365AuthError | GraphError | SchemaChangeError):
             return current
         seen.add(id(current))
         current = current.__cause__ or current.__context__

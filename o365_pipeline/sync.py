@@ -11,16 +11,19 @@ import hashlib
 import logging
 import re
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
 
 import dlt
 from dlt.common.pipeline import LoadInfo
+from dlt.common.schema.exceptions import DataValidationError
+from dlt.pipeline.exceptions import PipelineStepFailed
 
 from .auth import O365Auth
 from .config import PipelineConfig
 from .graph.client import GraphClient
+from .graph.errors import SchemaChangeError
 from .graph.pacing import PacingSettings
 from .graph.readers import unreadable_recheck_seconds
 from .graph.source import EntityStats, SyncRun, o365_source
@@ -99,6 +102,40 @@ def purge_mailbox(pipeline: dlt.Pipeline, mailbox: str, tables: Sequence[str]) -
     return deleted
 
 
+def schema_change(exc: BaseException, pipeline: dlt.Pipeline) -> SchemaChangeError | None:
+    """The :class:`SchemaChangeError` behind a failed dlt step, if a frozen column type is what failed it."""
+    seen: set[int] = set()
+    current: BaseException | None = exc
+    while current is not None and id(current) not in seen:
+        if isinstance(current, DataValidationError) and current.schema_entity == "data_type":
+            column, _, sent = (current.column_name or "").partition("__v_")  # dlt names variants <column>__v_<type>
+            table = current.table_name or ""
+            stored = pipeline.default_schema.tables.get(table, {}).get("columns", {}).get(column, {})
+            return SchemaChangeError(
+                pipeline.dataset_name, table, column, stored.get("data_type", "another type"), sent or "another type"
+            )
+        seen.add(id(current))
+        current = getattr(current, "exception", None) or current.__cause__ or current.__context__
+    return None
+
+
+@contextlib.contextmanager
+def schema_contract_errors(pipeline: dlt.Pipeline) -> Iterator[None]:
+    """Turn a broken schema contract (a column's type changed upstream) into one :class:`SchemaChangeError`.
+
+    The failed package and the local state it carried are dropped, so nothing of the run is loaded later and
+    the next run starts from the state stored with the last good load.
+    """
+    try:
+        yield
+    except PipelineStepFailed as exc:
+        error = schema_change(exc, pipeline)
+        if error is None:
+            raise
+        pipeline.drop()
+        raise error from exc
+
+
 @dataclass
 class SyncReport:
     """What a headless sync did, per entity."""
@@ -134,7 +171,7 @@ def run_sync(
     with make_client(auth) as client:
         run = SyncRun(client=client, users=config.users)
         source = o365_source(run, entities=tuple(entities) or config.entities)
-        with watch(run) if watch is not None else contextlib.nullcontext():
+        with watch(run) if watch is not None else contextlib.nullcontext(), schema_contract_errors(pipeline):
             load_info = pipeline.run(source, refresh="drop_resources" if full_refresh else None)
     load_info.raise_on_failed_jobs()
     for name, stats in run.stats.items():

@@ -10,7 +10,7 @@ from ..auth import O365Auth
 from ..config import PipelineConfig
 from ..graph.entities import ENTITIES
 from ..graph.source import SyncRun, o365_source
-from ..sync import make_client, make_pipeline, purge_mailbox
+from ..sync import make_client, make_pipeline, purge_mailbox, schema_contract_errors
 from .partitions import MAILBOX_ENTITIES, MAILBOXES, TENANT_ENTITIES
 
 RAW_KEY_PREFIX = "o365_raw"
@@ -74,14 +74,15 @@ def build_raw_assets(
             )
         settings.duckdb_path.parent.mkdir(parents=True, exist_ok=True)
         o365.validate()
-        with make_client(o365) as client:
+        pipeline = make_pipeline(settings, mailbox=mailbox)
+        with make_client(o365) as client, schema_contract_errors(pipeline):
             # A mailbox partition restricts the run to that user: the "users gone" reconcile, which drops
             # every other mailbox's rows, only runs when a run covers all users (readers.per_user).
             run = SyncRun(client=client, users=(mailbox,) if mailbox is not None else settings.users)
             results = dlt.run(
                 context=context,
                 dlt_source=o365_source(run, entities=entities),
-                dlt_pipeline=make_pipeline(settings, mailbox=mailbox),
+                dlt_pipeline=pipeline,
                 refresh="drop_resources" if config.full_refresh else None,
             )
             for result in results:

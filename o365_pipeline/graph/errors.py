@@ -35,3 +35,23 @@ class GraphError(Exception):
         return self.code in {"MailboxNotEnabledForRESTAPI", "ErrorAccessDenied", "ResourceNotFound"} or (
             self.status == 403
         )
+
+
+class SchemaChangeError(Exception):
+    """Graph sent a value whose type does not fit a raw column's frozen type; nothing of the run was loaded.
+
+    Attributes:
+        table: the raw table (a child table's root entity).
+        column: the column whose type changed.
+    """
+
+    def __init__(self, dataset: str, table: str, column: str, stored: str, sent: str) -> None:
+        entity = table.split("__")[0]
+        super().__init__(
+            f"schema change in {dataset}.{table}.{column}: Graph sent {sent} where the column holds {stored}; "
+            f"nothing was loaded. Rebuild the table with `o365-pipeline sync --full-refresh --entities {entity}` "
+            f"(Dagster: materialize o365_raw/{entity} with run config full_refresh: true); a column the entity "
+            f"declares (graph/entities.py) needs its declared type changed first"
+        )
+        self.table = table
+        self.column = column

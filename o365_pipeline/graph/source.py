@@ -45,6 +45,9 @@ log = logging.getLogger(__name__)
 
 _NAMING = SnakeCaseNaming()
 SEQUENCE_COLUMN = "sync_seq"
+SCHEMA_CONTRACT: Any = {"data_type": "freeze"}
+"""New tables and columns are inferred as they come; a column's type, once set, never changes: a value that
+does not fit it fails the run (:class:`~.errors.SchemaChangeError`) instead of adding a variant column."""
 
 
 @dataclass(frozen=True)
@@ -328,7 +331,7 @@ def build_resource(entity: Entity, run: SyncRun) -> DltResource:
     )
 
 
-@dlt.source(name="o365", max_table_nesting=1)
+@dlt.source(name="o365", max_table_nesting=1, schema_contract=SCHEMA_CONTRACT)
 def o365_source(run: SyncRun, entities: Sequence[str] = ()) -> list[DltResource]:
     """Office 365 data from Microsoft Graph, one resource per entity (``O365_ENTITIES`` selects).
 

@@ -610,8 +610,16 @@ def mutate_messages(store: MailboxStore, op: str, n: int, rng: random.Random) ->
 
 
 def mutate_events(store: MailboxStore, op: str, n: int, rng: random.Random) -> list[str]:
-    """create (single) | update (subject, shifted a day) | delete."""
+    """create (single) | update (subject, shifted a day) | delete | retype (Graph changing a property's type:
+    every event's ``reminderMinutesBeforeStart`` becomes a string, ``"15 minutes"``; ``n`` is ignored)."""
     out: list[str] = []
+    if op == "retype":
+        for mb in store.readable():
+            coll = mb.pin_events()
+            for eid, item in list(coll.items.items()):
+                coll.upsert(dict(item, reminderMinutesBeforeStart=f"{item.get('reminderMinutesBeforeStart')} minutes"))
+                out.append(f"{mb.user_id}/{eid}")
+        return out
     for _ in range(n):
         mb = _pick_box(store, rng)
         coll = mb.pin_events()
@@ -638,7 +646,7 @@ def mutate_events(store: MailboxStore, op: str, n: int, rng: random.Random) -> l
         elif op == "delete":
             coll.remove(eid)
         else:
-            raise GraphError(400, "BadRequest", f"unknown op {op!r} for events (create|update|delete)")
+            raise GraphError(400, "BadRequest", f"unknown op {op!r} for events (create|update|retype|delete)")
         out.append(f"{mb.user_id}/{eid}")
     return out
 
