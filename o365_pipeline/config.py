@@ -13,6 +13,8 @@ from pathlib import Path
 
 DEFAULT_DUCKDB_PATH = "data/o365.duckdb"
 DEFAULT_DATASET = "o365_raw"
+DESTINATIONS = ("duckdb", "postgres")
+PG_SETTINGS = ("host", "port", "user", "password", "dbname")  # O365_PG_HOST, ... (dbt's postgres target too)
 
 
 class SettingError(ValueError):
@@ -36,18 +38,34 @@ class PipelineConfig:
     dataset: str = DEFAULT_DATASET
     entities: tuple[str, ...] = ()  # empty = every entity
     users: tuple[str, ...] = ()  # empty = every user
+    destination: str = "duckdb"  # or "postgres" (credentials: O365_PG_*, else dlt's own config)
+    postgres: Mapping[str, str] | None = None  # O365_PG_* connection settings, when given
+
+    @property
+    def file_format(self) -> str:
+        """dlt's load file format: parquet for DuckDB (fastest), insert statements for Postgres."""
+        return "parquet" if self.destination == "duckdb" else "insert_values"
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> PipelineConfig:
-        """Read ``O365_DUCKDB_PATH``, ``O365_DATASET``, ``O365_ENTITIES`` and ``O365_USERS``."""
+        """Read ``O365_DUCKDB_PATH``, ``O365_DATASET``, ``O365_ENTITIES``, ``O365_USERS``, ``O365_DESTINATION``
+        and ``O365_PG_*``."""
         env = os.environ if environ is None else environ
         dataset = env.get("O365_DATASET", "").strip() or DEFAULT_DATASET
         if not dataset.replace("_", "").isalnum() or dataset[0].isdigit():
             raise SettingError("O365_DATASET", f"{dataset!r} is not a valid schema name (letters, digits, _)")
         path = Path(env.get("O365_DUCKDB_PATH", "").strip() or DEFAULT_DUCKDB_PATH).expanduser()
+        destination = env.get("O365_DESTINATION", "").strip().lower() or "duckdb"
+        if destination not in DESTINATIONS:
+            raise SettingError("O365_DESTINATION", f"{destination!r} is not one of {', '.join(DESTINATIONS)}")
+        postgres = {
+            name: env[f"O365_PG_{name.upper()}"].strip() for name in PG_SETTINGS if env.get(f"O365_PG_{name.upper()}")
+        }
         return cls(
             duckdb_path=path.resolve(),
             dataset=dataset,
             entities=split_list(env.get("O365_ENTITIES")),
             users=split_list(env.get("O365_USERS")),
+            destination=destination,
+            postgres=postgres if "host" in postgres else None,
         )

@@ -14,6 +14,7 @@ import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
+from typing import Any
 
 import dlt
 from dlt.common.pipeline import LoadInfo
@@ -62,16 +63,36 @@ def pipeline_name(config: PipelineConfig, mailbox: str | None = None) -> str:
 
 
 def make_pipeline(config: PipelineConfig, mailbox: str | None = None) -> dlt.Pipeline:
-    """The dlt pipeline loading into ``O365_DUCKDB_PATH``, schema ``O365_DATASET`` (one per mailbox partition).
+    """The dlt pipeline loading into ``O365_DUCKDB_PATH`` (or Postgres), schema ``O365_DATASET``; one per mailbox
+    partition.
 
     Its name includes the dataset so two datasets never share local state; dlt also keeps the state in the
     destination, where the next run restores it from.
     """
     return dlt.pipeline(
         pipeline_name=pipeline_name(config, mailbox),
-        destination=dlt.destinations.duckdb(str(config.duckdb_path)),
+        destination=make_destination(config),
         dataset_name=config.dataset,
     )
+
+
+def make_destination(config: PipelineConfig) -> Any:
+    """DuckDB at ``O365_DUCKDB_PATH``, or Postgres (``O365_DESTINATION=postgres``) reached with ``O365_PG_*``
+    or, without ``O365_PG_HOST``, dlt's own config (``DESTINATION__POSTGRES__CREDENTIALS``)."""
+    if config.destination == "duckdb":
+        return dlt.destinations.duckdb(str(config.duckdb_path))
+    pg = config.postgres
+    if pg is None:
+        return dlt.destinations.postgres()
+    credentials = {
+        "drivername": "postgresql",
+        "host": pg["host"],
+        "port": int(pg.get("port") or 5432),
+        "username": pg.get("user") or "postgres",
+        "password": pg.get("password") or "",  # dlt wants one even where the server trusts
+        "database": pg.get("dbname") or "postgres",
+    }
+    return dlt.destinations.postgres(credentials=credentials)
 
 
 def purge_mailbox(pipeline: dlt.Pipeline, mailbox: str, tables: Sequence[str]) -> int:
@@ -169,7 +190,7 @@ def run_sync(
     pipeline = make_pipeline(config)
     pipeline.drop()  # local state is restored from the destination: a crashed run leaves nothing behind
     with make_client(auth) as client:
-        run = SyncRun(client=client, users=config.users)
+        run = SyncRun(client=client, users=config.users, file_format=config.file_format)
         source = o365_source(run, entities=tuple(entities) or config.entities)
         with watch(run) if watch is not None else contextlib.nullcontext(), schema_contract_errors(pipeline):
             load_info = pipeline.run(source, refresh="drop_resources" if full_refresh else None)

@@ -21,3 +21,14 @@ def test_lists_are_split_and_stripped() -> None:
 def test_bad_dataset_names_the_setting() -> None:
     with pytest.raises(SettingError, match="^O365_DATASET: "):
         PipelineConfig.from_env({"O365_DATASET": "raw-data; drop"})
+
+
+def test_the_destination_is_duckdb_or_postgres_with_its_connection_settings() -> None:
+    config = PipelineConfig.from_env({})
+    assert config.destination == "duckdb" and config.file_format == "parquet" and config.postgres is None
+    env = {"O365_DESTINATION": "Postgres", "O365_PG_HOST": "db", "O365_PG_PORT": "6432", "O365_PG_USER": "o365"}
+    config = PipelineConfig.from_env(env)
+    assert config.destination == "postgres" and config.file_format == "insert_values"
+    assert config.postgres == {"host": "db", "port": "6432", "user": "o365"}
+    with pytest.raises(SettingError, match="^O365_DESTINATION: 'mysql' is not one of duckdb, postgres"):
+        PipelineConfig.from_env({"O365_DESTINATION": "mysql"})

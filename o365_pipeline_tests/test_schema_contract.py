@@ -8,11 +8,14 @@ import subprocess
 import sys
 from pathlib import Path
 
+import dagster as dg
 import duckdb
 import pytest
+from dagster_dlt import DagsterDltResource
 
 from o365_pipeline.auth import O365Auth
 from o365_pipeline.config import PipelineConfig
+from o365_pipeline.defs.ingestion import o365_raw_tables
 from o365_pipeline.emulator import EmulatorServer
 from o365_pipeline.sync import run_sync
 from o365_pipeline_tests.conftest import admin, ids_digest, raw_ids, truth, use_emulator
@@ -58,6 +61,21 @@ def test_a_changed_property_type_fails_with_one_line_and_loads_nothing(
             "declares (graph/entities.py) needs its declared type changed first"
         )
         assert stored_events() == (before, columns)  # nothing lost, nothing added, no variant column
+
+        result = dg.materialize(
+            [o365_raw_tables],
+            selection=dg.AssetSelection.keys("o365_raw/events"),
+            resources={"dlt": DagsterDltResource(), "o365": O365Auth.from_dagster_env()},
+            raise_on_error=False,
+        )
+        assert not result.success
+        failure = next(event for event in result.all_events if event.event_type == dg.DagsterEventType.STEP_FAILURE)
+        assert failure.step_failure_data and failure.step_failure_data.error
+        assert (
+            "schema change in o365_raw.events.reminder_minutes_before_start"
+            in failure.step_failure_data.error.to_string()
+        )
+        assert stored_events() == (before, columns)
 
         again = run_sync(auth, config, entities=["events"], full_refresh=True).stats["events"]
         rows, columns = stored_events()

@@ -78,7 +78,11 @@ def build_raw_assets(
         with make_client(o365) as client, schema_contract_errors(pipeline):
             # A mailbox partition restricts the run to that user: the "users gone" reconcile, which drops
             # every other mailbox's rows, only runs when a run covers all users (readers.per_user).
-            run = SyncRun(client=client, users=(mailbox,) if mailbox is not None else settings.users)
+            run = SyncRun(
+                client=client,
+                users=(mailbox,) if mailbox is not None else settings.users,
+                file_format=settings.file_format,
+            )
             results = dlt.run(
                 context=context,
                 dlt_source=o365_source(run, entities=entities),

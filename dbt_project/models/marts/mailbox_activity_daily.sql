@@ -83,7 +83,7 @@ final as (
         count(*) filter (where attachment_count > 0) as messages_with_attachments,
         sum(attachment_count) as attachment_count,
         coalesce(sum(attachment_bytes), 0) as attachment_bytes,
-        avg(attachment_bytes / attachment_count) as avg_attachment_bytes
+        avg(cast(attachment_bytes as float8) / attachment_count) as avg_attachment_bytes
     from classified
     where activity_date is not null
     group by user_id, activity_date

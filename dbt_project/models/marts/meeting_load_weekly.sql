@@ -23,7 +23,7 @@ final as (
         count(*) filter (where is_online_meeting) as online_meeting_count,
         count(*) filter (where series_master_id is not null or event_type in ('occurrence', 'exception'))
             as recurring_meeting_count,
-        round(sum({{ dbt.datediff('starts_at', 'ends_at', 'minute') }}) / 60.0, 2) as meeting_hours
+        {{ round_float("sum(" ~ dbt.datediff('starts_at', 'ends_at', 'minute') ~ ") / 60.0", 2) }} as meeting_hours
     from events
     group by user_id, cast({{ dbt.date_trunc('week', 'starts_at') }} as date)
 

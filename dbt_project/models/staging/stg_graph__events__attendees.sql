@@ -20,9 +20,9 @@ renamed as (
         events.user_id,
         events.event_id,
         source.type as attendee_type,
-        lower(json_extract_string(source.email_address, '$.address')) as attendee_address,
-        json_extract_string(source.email_address, '$.name') as attendee_name,
-        json_extract_string(source.status, '$.response') as response
+        lower({{ json_text('source.email_address', 'address') }}) as attendee_address,
+        {{ json_text('source.email_address', 'name') }} as attendee_name,
+        {{ json_text('source.status', 'response') }} as response
 
     from source
     inner join events on source._dlt_parent_id = events.dlt_id

@@ -26,8 +26,8 @@ renamed as (
         is_read,
         is_draft,
         flag__flag_status as flag_status,
-        json_extract_string(from__email_address, '$.address') as from_address,
-        json_extract_string(from__email_address, '$.name') as from_name,
+        {{ json_text('from__email_address', 'address') }} as from_address,
+        {{ json_text('from__email_address', 'name') }} as from_name,
         last_modified_date_time as last_modified_at,
         _dlt_id as dlt_id
 

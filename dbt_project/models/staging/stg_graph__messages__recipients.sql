@@ -34,8 +34,8 @@ renamed as (
         messages.user_id,
         messages.message_id,
         recipients.recipient_type,
-        lower(json_extract_string(recipients.email_address, '$.address')) as recipient_address,
-        json_extract_string(recipients.email_address, '$.name') as recipient_name
+        lower({{ json_text('recipients.email_address', 'address') }}) as recipient_address,
+        {{ json_text('recipients.email_address', 'name') }} as recipient_name
 
     from recipients
     inner join messages on recipients._dlt_parent_id = messages.dlt_id
