@@ -30,6 +30,7 @@ TokenProvider = Callable[[bool], str]
 
 RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
 BATCH_SIZE = 20  # Graph's $batch limit
+MIN_PAUSE = 0.05  # seconds a 429 holds its scope back at least, whatever its Retry-After says
 
 
 def make_ssl_context(verify: str | bool) -> ssl.SSLContext | bool:
@@ -221,7 +222,7 @@ class GraphClient:
         mailboxes: Mapping[str, int] = inner if inner is not None else ({mailbox: 1} if mailbox else {})
         refreshed = False
         last: GraphError | None = None
-        attempt = 0
+        attempt = bounced = 0
         throttled_since: float | None = None
         while attempt < self._max_attempts:
             wait: float | None = None
@@ -265,7 +266,8 @@ class GraphClient:
                     throttled_since = throttled_since if throttled_since is not None else now
                     if now - throttled_since > self.pacing.give_up_seconds:
                         raise last
-                    pause = wait if wait is not None else self._backoff(min(attempt, 6))
+                    bounced += 1  # without Retry-After: growing backoff; with it, never a busy loop
+                    pause = max(wait, MIN_PAUSE) if wait is not None else self._backoff(min(bounced, 7))
                     for scope in mailboxes if inner is None and mailbox else [GLOBAL]:
                         self.pacer.hold(scope, pause)  # this mailbox (or everything) waits, not only this thread
                     self.stats.add(retries=1)
@@ -302,7 +304,7 @@ class GraphClient:
         owners = [mailbox_of(url) or mailbox for url, _ in requests]
         for start in range(0, len(requests), BATCH_SIZE):
             pending = {i: requests[i] for i in range(start, min(start + BATCH_SIZE, len(requests)))}
-            attempt = 0
+            attempt = bounced = 0
             throttled_since: float | None = None
             while pending:
                 if attempt >= self._max_attempts:
@@ -336,7 +338,8 @@ class GraphClient:
                         wait = retry_after_seconds(headers.get("retry-after"))
                         self.stats.add(throttled=int(status == 429), retries=1)
                         if status == 429:
-                            self.pacer.hold(owners[i] or GLOBAL, wait if wait is not None else self._backoff(1))
+                            pause = max(wait, MIN_PAUSE) if wait is not None else self._backoff(min(bounced, 7))
+                            self.pacer.hold(owners[i] or GLOBAL, pause)
                         else:
                             only_throttled = False
                             waits.append(wait if wait is not None else self._backoff(attempt))
@@ -353,6 +356,7 @@ class GraphClient:
                 if not pending:
                     break
                 if only_throttled:  # not a failed try while throttling lasts; the pacer holds the retry back
+                    bounced += 1
                     now = time.monotonic()
                     throttled_since = throttled_since if throttled_since is not None else now
                     if now - throttled_since > self.pacing.give_up_seconds:
