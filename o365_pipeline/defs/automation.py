@@ -143,6 +143,7 @@ class FailureSummary:
 
 _SETTING = re.compile(r"\b(O365_[A-Z_]+)\b")
 _GRAPH = re.compile(r"Graph (\d{3}) (\w+) on (\S+?):")
+_SCHEMA = re.compile(r"schema change in \w+\.(\w+)\.(\w+):")
 _AUTH_STATUSES = {"401": "O365_OAUTH_CLIENT_SECRET / O365_OAUTH_JWT_CERT (credentials rejected)"}
 
 
@@ -171,7 +172,13 @@ def summarize_failure(message: str) -> FailureSummary:
     entity = None
     fix = None
     graph = _GRAPH.search(text)
-    if graph:
+    schema = _SCHEMA.search(text)
+    if schema:
+        table, column = schema.groups()
+        entity = table.split("__")[0]
+        cause = f"schema change in {table}.{column}"
+        fix = f"materialize o365_raw/{entity} with run config full_refresh: true (declared columns: graph/entities.py)"
+    elif graph:
         status, code, path = graph.groups()
         entity = entity_for_path(path)
         cause = f"Graph {status} {code}"
@@ -189,7 +196,7 @@ def summarize_failure(message: str) -> FailureSummary:
         named = [name for name in ENTITIES if re.search(rf"\b{name}\b", text)]
         entity = named[0] if named else "all"
     setting = _SETTING.search(text)
-    if setting:
+    if setting and not schema:
         fix = setting.group(1)
     return FailureSummary(entity=entity, cause=cause, fix=fix or "see the run's event log")
 

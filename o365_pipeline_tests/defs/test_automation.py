@@ -65,6 +65,12 @@ def test_dbt_models_are_eager_and_raw_tables_are_not() -> None:
         ),
         ("O365AuthError: invalid client secret (setting O365_OAUTH_CLIENT_SECRET)", "all", "O365_OAUTH_CLIENT_SECRET"),
         ("Graph 401 InvalidAuthenticationToken on /v1.0/groups/delta: expired", "groups", "O365_OAUTH_CLIENT_SECRET"),
+        (
+            "SchemaChangeError: schema change in o365_raw.events__attendees.status: Graph sent text where the "
+            "column holds bigint; nothing was loaded. Rebuild the table with `o365-pipeline sync --full-refresh`",
+            "events",
+            "materialize o365_raw/events with run config full_refresh: true",
+        ),
         ("KeyError: 'x'", "all", "see the run's event log"),
     ],
 )
