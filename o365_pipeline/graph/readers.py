@@ -9,6 +9,7 @@ threads with :func:`fan_out` and never touch dlt state themselves.
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import os
 import time
 from collections.abc import Callable, Iterator, Mapping
@@ -275,7 +276,11 @@ def per_user(ctx: ReadContext, work: Callable[[TenantUser], Iterator[Event]]) ->
 
     users = ctx.tenant.users_for_content()
     if not ctx.tenant.restricted:  # content of users deleted upstream (or no longer mail-enabled) goes too
-        yield Drop(scope={}, parent_column="user_id", parents=tuple(u.id for u in users), other_parents=True)
+        # (a query of the stored table, so only when the users differ from the last run's)
+        digest = hashlib.blake2b("\n".join(sorted(u.id for u in users)).encode(), digest_size=16).hexdigest()
+        if ctx.state.get("users_digest") != digest:
+            yield Drop(scope={}, parent_column="user_id", parents=tuple(u.id for u in users), other_parents=True)
+            yield KeepState("state", "users_digest", digest)
     yield from fan_out(users, guarded, workers=ctx.workers, count=ctx.parents)
 
 
