@@ -19,6 +19,7 @@ from typing import Any
 import dlt
 from dlt.common.pipeline import LoadInfo
 from dlt.common.schema.exceptions import DataValidationError
+from dlt.destinations.impl.duckdb.configuration import DuckDbCredentials
 from dlt.pipeline.exceptions import PipelineStepFailed
 
 from .auth import O365Auth
@@ -32,6 +33,7 @@ from .graph.source import EntityStats, SyncRun, o365_source
 log = logging.getLogger(__name__)
 
 PIPELINE_NAME = "o365"
+DUCKDB_MEMORY_LIMIT = "128MB"  # the merge spills to disk beyond it: peak memory stays flat with tenant size
 
 
 def make_client(auth: O365Auth) -> GraphClient:
@@ -80,7 +82,9 @@ def make_destination(config: PipelineConfig) -> Any:
     """DuckDB at ``O365_DUCKDB_PATH``, or Postgres (``O365_DESTINATION=postgres``) reached with ``O365_PG_*``
     or, without ``O365_PG_HOST``, dlt's own config (``DESTINATION__POSTGRES__CREDENTIALS``)."""
     if config.destination == "duckdb":
-        return dlt.destinations.duckdb(str(config.duckdb_path))
+        return dlt.destinations.duckdb(
+            DuckDbCredentials(str(config.duckdb_path), global_config={"memory_limit": DUCKDB_MEMORY_LIMIT})
+        )
     pg = config.postgres
     if pg is None:
         return dlt.destinations.postgres()
@@ -128,6 +132,8 @@ def schema_change(exc: BaseException, pipeline: dlt.Pipeline) -> SchemaChangeErr
     seen: set[int] = set()
     current: BaseException | None = exc
     while current is not None and id(current) not in seen:
+        if isinstance(current, SchemaChangeError):  # found by the Arrow path while converting rows
+            return current
         if isinstance(current, DataValidationError) and current.schema_entity == "data_type":
             column, _, sent = (current.column_name or "").partition("__v_")  # dlt names variants <column>__v_<type>
             table = current.table_name or ""

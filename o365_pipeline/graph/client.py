@@ -24,6 +24,7 @@ import orjson
 
 from .errors import GraphError
 from .pacing import GLOBAL, Pacer, PacingSettings, mailbox_of
+from .transport import ConnectionPool, Response, TransportError, proxied
 
 TokenProvider = Callable[[bool], str]
 """Returns a bearer token; called with ``True`` to force a refresh after a 401."""
@@ -145,11 +146,16 @@ class GraphClient:
             lambda: threading.BoundedSemaphore(self._per_mailbox)
         )
         self._mailboxes_lock = threading.Lock()
-        self._http = httpx.Client(
-            verify=make_ssl_context(verify),
-            timeout=timeout,
-            limits=httpx.Limits(max_connections=max_in_flight, max_keepalive_connections=max_in_flight),
-            headers={"Accept": "application/json", "User-Agent": "o365-pipeline"},
+        headers = {"Accept": "application/json", "User-Agent": "o365-pipeline"}
+        self._http: httpx.Client | ConnectionPool = (
+            httpx.Client(  # only httpx speaks to the proxy the environment names
+                verify=make_ssl_context(verify),
+                timeout=timeout,
+                limits=httpx.Limits(max_connections=max_in_flight, max_keepalive_connections=max_in_flight),
+                headers=headers,
+            )
+            if proxied()
+            else ConnectionPool(make_ssl_context(verify), timeout=timeout, headers=headers, max_idle=max_in_flight)
         )
 
     def close(self) -> None:
@@ -232,7 +238,7 @@ class GraphClient:
                 with self._slot(1 + inner_count, mailboxes):
                     response = self._http.request(method, url, params=params, headers=request_headers, json=json)
                     content = response.content
-            except httpx.TransportError as exc:
+            except (httpx.TransportError, TransportError) as exc:
                 self.stats.add(requests=1, retries=1)
                 last = GraphError(0, type(exc).__name__, "connection failed", where)
                 time.sleep(self._backoff(attempt))
@@ -420,7 +426,7 @@ class GraphClient:
             yield DeltaPage(items=page.get("value", []), delta_link=page.get("@odata.deltaLink"))
 
 
-def _error_from(response: httpx.Response, content: bytes, where: str) -> GraphError:
+def _error_from(response: httpx.Response | Response, content: bytes, where: str) -> GraphError:
     code, message = f"HTTP{response.status_code}", response.reason_phrase
     try:
         error = orjson.loads(content).get("error", {})

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
-import itertools
 import logging
 import threading
 import time
@@ -20,11 +19,14 @@ from typing import Any
 
 import dlt
 import orjson
+import pyarrow as pa
 from dlt.common.normalizers.naming.snake_case import NamingConvention as SnakeCaseNaming
 from dlt.extract.resource import DltResource
 
+from .arrow_rows import LAYOUTS, SEQUENCE_COLUMN, ArrowLayout, TypeMismatch
 from .client import GraphClient, RequestStats
 from .entities import PER_USER_READERS, Entity, select_entities
+from .errors import SchemaChangeError
 from .fanout import TaskCount
 from .readers import (
     DELETED_COLUMN,
@@ -43,8 +45,10 @@ from .tenant import Tenant
 
 log = logging.getLogger(__name__)
 
+ARROW_CONVERT_ROWS = 1000  # rows per conversion to Arrow (small pages gathered first)
+ARROW_BATCH_ROWS = 5000  # rows per Arrow table handed to dlt: its per-item cost amortized, memory bounded
+
 _NAMING = SnakeCaseNaming()
-SEQUENCE_COLUMN = "sync_seq"
 SCHEMA_CONTRACT: Any = {"data_type": "freeze"}
 """New tables and columns are inferred as they come; a column's type, once set, never changes: a value that
 does not fit it fails the run (:class:`~.errors.SchemaChangeError`) instead of adding a variant column."""
@@ -130,7 +134,7 @@ class SyncRun:
     file_format: str = "parquet"  # dlt's load files; "insert_values" for Postgres, which takes no parquet
     stats: dict[str, EntityStats] = field(default_factory=dict)
     _tenant: Tenant | None = field(default=None, repr=False)
-    _sequence: Iterator[int] = field(default_factory=itertools.count, repr=False)
+    _sequence: int = field(default=0, repr=False)
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     def require_client(self) -> GraphClient:
@@ -147,21 +151,45 @@ class SyncRun:
                 self._tenant = Tenant(self.require_client(), self.users)
             return self._tenant
 
+    def numbers(self, count: int) -> int:
+        """Reserve ``count`` numbers of the growing sequence that orders replays; returns the first."""
+        with self._lock:
+            first = self._sequence
+            self._sequence += count
+        return first
+
     def number(self, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
         """Stamp rows with a growing number, so the last copy of a replayed item wins the merge."""
-        with self._lock:
-            for row in rows:
-                row[SEQUENCE_COLUMN] = next(self._sequence)
+        first = self.numbers(len(rows))
+        for offset, row in enumerate(rows):
+            row[SEQUENCE_COLUMN] = first + offset
         return rows
+
+    def table(self, layout: ArrowLayout, rows: list[dict[str, Any]], *, stored: bool = False) -> pa.Table:
+        """Rows as one numbered Arrow table (the fast path of the big entities).
+
+        Raises:
+            SchemaChangeError: a value does not fit its column's type (the schema contract).
+        """
+        try:
+            return layout.table(rows, self.numbers(len(rows)), stored=stored)
+        except TypeMismatch as exc:
+            pipeline = dlt.current.pipeline()
+            raise SchemaChangeError(pipeline.dataset_name, layout.name, exc.column, exc.stored, exc.sent) from exc
 
 
 def column_hints(entity: Entity) -> dict[str, dict[str, Any]]:
     """dlt column hints: the entity's declared columns, the hard-delete flag and the replay order."""
-    hints: dict[str, dict[str, Any]] = {
-        _NAMING.normalize_identifier(name): {"data_type": data_type, "nullable": True}
-        for name, data_type in entity.columns.items()
-        if name != "id"
-    }
+    layout = LAYOUTS.get(entity.name)
+    hints: dict[str, dict[str, Any]] = (
+        layout.hints()
+        if layout
+        else {
+            _NAMING.normalize_identifier(name): {"data_type": data_type, "nullable": True}
+            for name, data_type in entity.columns.items()
+            if name != "id"
+        }
+    )
     # every table is merged, replace tables too (written as a :class:`Snapshot` diff)
     hints[DELETED_COLUMN] = {"data_type": "bool", "hard_delete": True}
     hints[SEQUENCE_COLUMN] = {"data_type": "bigint", "dedup_sort": "desc"}
@@ -263,8 +291,75 @@ class Snapshot:
         return rows
 
 
-def _extract(entity: Entity, run: SyncRun) -> Iterator[list[dict[str, Any]]]:
-    """Run the entity's reader; turn its events into rows, state and figures on this (dlt's) thread."""
+def _quiet_json_hints(record: logging.LogRecord) -> bool:
+    """Drop dlt's per-table warning that an Arrow text column is hinted JSON: it is, on purpose (the
+    JSON columns of :mod:`.arrow_rows` arrive as their text and are stored as JSON)."""
+    return "when merging arrow schema with dlt schema" not in record.getMessage()
+
+
+class PendingTables:
+    """Rows of the Arrow path on their way to dlt: converted ``ARROW_CONVERT_ROWS`` at a time (Arrow's cost is
+    per call and pages are often small), handed over ``ARROW_BATCH_ROWS`` at a time (dlt's cost is per item)."""
+
+    def __init__(self, layout: ArrowLayout, run: SyncRun) -> None:
+        self._layout, self._run = layout, run
+        self._rows: list[dict[str, Any]] = []
+        self._tables: list[pa.Table] = []
+        self._count = 0
+
+    def add(self, rows: list[dict[str, Any]], *, stored: bool = False) -> pa.Table | None:
+        """Keep ``rows`` (``stored``: read back from the raw table); returns everything kept as one table once
+        that is enough rows."""
+        if stored:
+            self._convert()  # rows read before keep their place in the replay order
+            self._tables.append(self._run.table(self._layout, rows, stored=True))
+            self._count += len(rows)
+        else:
+            self._rows += rows
+            if len(self._rows) >= ARROW_CONVERT_ROWS:
+                self._convert()
+        return self.take() if self._count >= ARROW_BATCH_ROWS else None
+
+    def _convert(self) -> None:
+        if not self._rows:
+            return
+        try:
+            table = self._run.table(self._layout, self._rows)
+        except SchemaChangeError as exc:
+            mismatch = exc.__cause__
+            if not isinstance(mismatch, TypeMismatch) or not self._retype(mismatch.column):
+                raise
+            table = self._run.table(self._layout, self._rows)
+        self._tables.append(table)
+        self._count += len(self._rows)
+        self._rows = []
+
+    def _retype(self, column: str) -> bool:
+        """Store ``column`` as text from now on when no stored table holds its type yet (a new table, a full
+        refresh): the schema contract freezes stored types only. Returns whether it did."""
+        stored = dlt.current.source_schema().tables.get(self._layout.name, {}).get("columns", {})
+        if self._layout.declares(column) or stored.get(column, {}).get("data_type"):
+            return False
+        self._layout = self._layout.widened(column)
+        self._tables = [
+            t.set_column(t.schema.get_field_index(column), column, t[column].cast(pa.string())) for t in self._tables
+        ]
+        return True
+
+    def take(self) -> pa.Table | None:
+        """Everything kept, as one table (None when nothing is)."""
+        self._convert()
+        if not self._tables:
+            return None
+        table = pa.concat_tables(self._tables)
+        self._tables, self._count = [], 0
+        return table
+
+
+def _extract(entity: Entity, run: SyncRun) -> Iterator[list[dict[str, Any]] | pa.Table]:
+    """Run the entity's reader; turn its events into rows (Arrow tables for the big entities), state and figures
+    on this (dlt's) thread."""
+    layout = LAYOUTS.get(entity.name)
     client = run.require_client().view()
     state = dlt.current.resource_state()
     links: dict[str, str] = state.setdefault("links", {})
@@ -277,27 +372,34 @@ def _extract(entity: Entity, run: SyncRun) -> Iterator[list[dict[str, Any]]]:
     context.prefetched = prefetch(client, links, delta_headers(entity), run.workers)
     stored = StoredRows(entity.name)
     snapshot = Snapshot(entity, state.get(Snapshot.STATE_KEY)) if entity.strategy == "replace" else None
+    pending = PendingTables(layout, run) if layout else None
     try:
         for event in READERS[entity.reader](context):
             if isinstance(event, Rows):
                 rows = snapshot.changed(event.rows) if snapshot else event.rows
                 stats.rows += len(rows)
                 stats.deleted += sum(1 for row in rows if row[DELETED_COLUMN])
-                if rows:
+                if rows and pending is None:
                     yield run.number(rows)
+                elif rows and pending is not None and (full := pending.add(rows)):
+                    yield full
             elif isinstance(event, KeepState):
                 (links if event.section == "links" else state)[event.key] = event.value
             elif isinstance(event, Drop) and entity.strategy != "replace":  # a replace keeps nothing stored
                 rows = stored.deletion_rows(event)
                 stats.deleted += len(rows)
-                if rows:
+                if rows and pending is None:
                     yield run.number(rows)
+                elif rows and pending is not None and (full := pending.add(rows, stored=True)):
+                    yield full
             elif isinstance(event, Skipped):
                 stats.skipped += 1
                 if event.since is not None:
                     state.setdefault(UNREADABLE, {})[event.owner] = {"code": event.code, "since": event.since}
             elif isinstance(event, Readable):
                 state.get(UNREADABLE, {}).pop(event.owner, None)
+        if pending is not None and (rest := pending.take()):
+            yield rest
         if snapshot:
             gone = snapshot.gone()
             state[Snapshot.STATE_KEY] = snapshot.current
@@ -341,4 +443,8 @@ def o365_source(run: SyncRun, entities: Sequence[str] = ()) -> list[DltResource]
             every pipeline run: dlt resources are single-use generators.
         entities: raw table names to include; empty means all.
     """
+    # Arrow tables get dlt's `_dlt_load_id` and `_dlt_id` as every other row does
+    dlt.config["normalize.parquet_normalizer.add_dlt_load_id"] = True
+    dlt.config["normalize.parquet_normalizer.add_dlt_id"] = True
+    logging.getLogger("dlt").addFilter(_quiet_json_hints)
     return [build_resource(entity, run) for entity in select_entities(tuple(entities))]

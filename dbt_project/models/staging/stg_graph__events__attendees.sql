@@ -1,31 +1,34 @@
+-- depends_on: {{ ref('stg_graph__events') }} (attendees of staged events only; keeps the lineage)
 with
 
 source as (
 
-    select * from {{ graph_child_table('events', 'attendees') }}
+    select * from {{ source('graph', 'events') }}
+    where not coalesce(is_deleted, false)
 
 ),
 
-events as (
+attendees as (
 
-    select event_key, user_id, event_id, dlt_id from {{ ref('stg_graph__events') }}
+    -- one row per list entry (the list is a JSON column of the raw table), with its position
+    select user_id, id, {{ json_positions('attendees') }} as position, {{ json_entries('attendees') }} as attendee
+    from source
 
 ),
 
 renamed as (
 
     select
-        source._dlt_id as attendee_key,
-        events.event_key,
-        events.user_id,
-        events.event_id,
-        source.type as attendee_type,
-        lower({{ json_text('source.email_address', 'address') }}) as attendee_address,
-        {{ json_text('source.email_address', 'name') }} as attendee_name,
-        {{ json_text('source.status', 'response') }} as response
+        user_id || '/' || id || '/' || position as attendee_key,
+        user_id || '/' || id as event_key,
+        user_id,
+        id as event_id,
+        {{ json_text('attendee', 'type') }} as attendee_type,
+        lower({{ json_text(json_get('attendee', 'emailAddress'), 'address') }}) as attendee_address,
+        {{ json_text(json_get('attendee', 'emailAddress'), 'name') }} as attendee_name,
+        {{ json_text(json_get('attendee', 'status'), 'response') }} as response
 
-    from source
-    inner join events on source._dlt_parent_id = events.dlt_id
+    from attendees
 
 )
 

@@ -1,44 +1,38 @@
+-- depends_on: {{ ref('stg_graph__messages') }} (recipients of staged messages only; keeps the lineage)
 with
 
-to_recipients as (
+source as (
 
-    select * from {{ graph_child_table('messages', 'to_recipients') }}
-
-),
-
-cc_recipients as (
-
-    select * from {{ graph_child_table('messages', 'cc_recipients') }}
-
-),
-
-messages as (
-
-    select message_key, user_id, message_id, dlt_id from {{ ref('stg_graph__messages') }}
+    select * from {{ source('graph', 'messages') }}
+    where not coalesce(is_deleted, false)
 
 ),
 
 recipients as (
 
-    select _dlt_id, _dlt_parent_id, email_address, 'to' as recipient_type from to_recipients
+    -- one row per list entry (the lists are JSON columns of the raw table), with its position
+    select user_id, id, 'to' as recipient_type, {{ json_positions('to_recipients') }} as position,
+        {{ json_entries('to_recipients') }} as recipient
+    from source
     union all
-    select _dlt_id, _dlt_parent_id, email_address, 'cc' as recipient_type from cc_recipients
+    select user_id, id, 'cc' as recipient_type, {{ json_positions('cc_recipients') }} as position,
+        {{ json_entries('cc_recipients') }} as recipient
+    from source
 
 ),
 
 renamed as (
 
     select
-        recipients._dlt_id as recipient_key,
-        messages.message_key,
-        messages.user_id,
-        messages.message_id,
-        recipients.recipient_type,
-        lower({{ json_text('recipients.email_address', 'address') }}) as recipient_address,
-        {{ json_text('recipients.email_address', 'name') }} as recipient_name
+        user_id || '/' || id || '/' || recipient_type || '/' || position as recipient_key,
+        user_id || '/' || id as message_key,
+        user_id,
+        id as message_id,
+        recipient_type,
+        lower({{ json_text(json_get('recipient', 'emailAddress'), 'address') }}) as recipient_address,
+        {{ json_text(json_get('recipient', 'emailAddress'), 'name') }} as recipient_name
 
     from recipients
-    inner join messages on recipients._dlt_parent_id = messages.dlt_id
 
 )
 
