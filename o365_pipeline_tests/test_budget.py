@@ -16,7 +16,7 @@ from o365_pipeline.config import PipelineConfig, SettingError
 from o365_pipeline.emulator import EmulatorServer
 from o365_pipeline.graph.entities import ENTITIES
 from o365_pipeline.sync import SyncReport, make_pipeline, run_sync
-from o365_pipeline_tests.conftest import admin, assert_equals_truth, use_emulator
+from o365_pipeline_tests.conftest import admin, assert_equals_truth, ids_digest, raw_ids, truth, use_emulator
 
 OUTLOOK_DELTA = ("mail_folders_delta", "messages_delta", "contact_folders_delta", "contacts_delta", "events_delta")
 
@@ -112,3 +112,32 @@ def test_a_throttled_sync_paced_to_the_limits_completes_without_failed_requests(
     served = sum(n for codes in stats["by_route"].values() for code, n in codes.items() if code != "429")
     assert served / (limits["global_requests"] / limits["window_s"]) > 3  # the limit really bound the run
     assert sum(s.throttled for s in report.stats.values()) <= 0.02 * served  # paced, not bounced
+
+
+def test_a_run_restricted_to_some_users_keeps_the_other_mailboxes_calendars(
+    tenant: EmulatorServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("O365_ENTITIES", "calendars")
+    sync()
+    with duckdb.connect(os.environ["O365_DUCKDB_PATH"], read_only=True) as con:
+        owners = [
+            row[0] for row in con.execute("select distinct user_id from o365_raw.calendars order by 1").fetchall()
+        ]
+        before = con.execute("select count(*) from o365_raw.calendars").fetchall()[0][0]
+    assert len(owners) > 1
+    monkeypatch.setenv("O365_USERS", owners[0])
+    restricted = sync()
+    assert restricted.stats["calendars"].deleted == 0
+    with duckdb.connect(os.environ["O365_DUCKDB_PATH"], read_only=True) as con:
+        assert con.execute("select count(*) from o365_raw.calendars").fetchall()[0][0] == before
+    monkeypatch.delenv("O365_USERS")
+    assert sync().stats["calendars"].rows == 0  # the carried-over rows are still known: nothing reloaded
+    assert_equals_truth_for(tenant, "calendars")
+
+
+def assert_equals_truth_for(emulator: EmulatorServer, table: str) -> None:
+    """One raw table equals the emulator's truth (count and id digest)."""
+    expected = truth(emulator)[table]
+    bare, keyed = raw_ids(table)
+    assert len(keyed) == expected["count"]
+    assert expected["ids_sha256"] in (ids_digest(bare), ids_digest(keyed))

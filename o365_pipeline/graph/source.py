@@ -13,7 +13,7 @@ import hashlib
 import logging
 import threading
 import time
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -279,12 +279,19 @@ class Snapshot:
                 out.append(row)
         return out
 
-    def gone(self) -> list[dict[str, Any]]:
-        """Deletion rows for what the last run loaded and this one did not return."""
+    def gone(self, unread: Callable[[str], bool] = lambda user_id: False) -> list[dict[str, Any]]:
+        """Deletion rows for what the last run loaded and this one did not return.
+
+        A per-user table keeps the rows of mailboxes this run did not read (``unread(user_id)``: outside
+        ``O365_USERS``, or skipped as unreadable): they are carried over, not deleted.
+        """
         rows: list[dict[str, Any]] = []
         for key in self.previous.keys() - self.current.keys():
             if self._per_user:
                 user_id, _, item_id = key.partition(" ")
+                if unread(user_id):
+                    self.current[key] = self.previous[key]
+                    continue
                 rows.append({"id": item_id, "user_id": user_id, DELETED_COLUMN: True})
             else:
                 rows.append({"id": key, DELETED_COLUMN: True})
@@ -356,6 +363,20 @@ class PendingTables:
         return table
 
 
+def _unread_owners(run: SyncRun, skipped: set[str]) -> Callable[[str], bool]:
+    """Whether a user's mailbox was left unread by this run: skipped, or outside a restricted run's users."""
+    if not run.tenant.restricted:
+        return skipped.__contains__
+    covered: set[str] = set()
+
+    def unread(user_id: str) -> bool:  # the users are listed on first use only (a per-user table)
+        if not covered:
+            covered.update(user.id for user in run.tenant.users_for_content())
+        return user_id in skipped or user_id not in covered
+
+    return unread
+
+
 def _extract(entity: Entity, run: SyncRun) -> Iterator[list[dict[str, Any]] | pa.Table]:
     """Run the entity's reader; turn its events into rows (Arrow tables for the big entities), state and figures
     on this (dlt's) thread."""
@@ -373,6 +394,7 @@ def _extract(entity: Entity, run: SyncRun) -> Iterator[list[dict[str, Any]] | pa
     stored = StoredRows(entity.name)
     snapshot = Snapshot(entity, state.get(Snapshot.STATE_KEY)) if entity.strategy == "replace" else None
     pending = PendingTables(layout, run) if layout else None
+    skipped: set[str] = set()
     try:
         for event in READERS[entity.reader](context):
             if isinstance(event, Rows):
@@ -394,6 +416,7 @@ def _extract(entity: Entity, run: SyncRun) -> Iterator[list[dict[str, Any]] | pa
                     yield full
             elif isinstance(event, Skipped):
                 stats.skipped += 1
+                skipped.add(event.owner)
                 if event.since is not None:
                     state.setdefault(UNREADABLE, {})[event.owner] = {"code": event.code, "since": event.since}
             elif isinstance(event, Readable):
@@ -401,7 +424,7 @@ def _extract(entity: Entity, run: SyncRun) -> Iterator[list[dict[str, Any]] | pa
         if pending is not None and (rest := pending.take()):
             yield rest
         if snapshot:
-            gone = snapshot.gone()
+            gone = snapshot.gone(_unread_owners(run, skipped))
             state[Snapshot.STATE_KEY] = snapshot.current
             stats.deleted += len(gone)
             if gone:
