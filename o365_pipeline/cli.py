@@ -131,11 +131,12 @@ def _known_cause(exc: BaseException) -> BaseException | None:
     failed."""
     from .auth import O365AuthError
     from .graph.errors import GraphError, SchemaChangeError
+    from .sync import DestinationMemoryError
 
     seen: set[int] = set()
     current: BaseException | None = exc
     while current is not None and id(current) not in seen:
-        if isinstance(current, O365AuthError | GraphError | SchemaChangeError):
+        if isinstance(current, O365AuthError | GraphError | SchemaChangeError | DestinationMemoryError):
             return current
         seen.add(id(current))
         current = current.__cause__ or current.__context__

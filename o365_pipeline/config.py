@@ -7,6 +7,7 @@ Authentication settings live in :mod:`o365_pipeline.auth`. Every setting is an `
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -14,6 +15,8 @@ from pathlib import Path
 DEFAULT_DUCKDB_PATH = "data/o365.duckdb"
 DEFAULT_DATASET = "o365_raw"
 DESTINATIONS = ("duckdb", "postgres")
+DEFAULT_DUCKDB_MEMORY_LIMIT = "128MB"  # DuckDB spills beyond it: the sync's peak memory stays flat with tenant size
+_MEMORY = re.compile(r"^\d+(\.\d+)?\s*(KB|MB|GB|TB|KiB|MiB|GiB|TiB)$", re.IGNORECASE)
 PG_SETTINGS = ("host", "port", "user", "password", "dbname")  # O365_PG_HOST, ... (dbt's postgres target too)
 
 
@@ -40,6 +43,7 @@ class PipelineConfig:
     users: tuple[str, ...] = ()  # empty = every user
     destination: str = "duckdb"  # or "postgres" (credentials: O365_PG_*, else dlt's own config)
     postgres: Mapping[str, str] | None = None  # O365_PG_* connection settings, when given
+    duckdb_memory_limit: str = DEFAULT_DUCKDB_MEMORY_LIMIT  # DuckDB's memory_limit while loading
 
     @property
     def file_format(self) -> str:
@@ -48,8 +52,8 @@ class PipelineConfig:
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> PipelineConfig:
-        """Read ``O365_DUCKDB_PATH``, ``O365_DATASET``, ``O365_ENTITIES``, ``O365_USERS``, ``O365_DESTINATION``
-        and ``O365_PG_*``."""
+        """Read ``O365_DUCKDB_PATH``, ``O365_DATASET``, ``O365_ENTITIES``, ``O365_USERS``, ``O365_DESTINATION``,
+        ``O365_DUCKDB_MEMORY_LIMIT`` and ``O365_PG_*``."""
         env = os.environ if environ is None else environ
         dataset = env.get("O365_DATASET", "").strip() or DEFAULT_DATASET
         if not dataset.replace("_", "").isalnum() or dataset[0].isdigit():
@@ -58,6 +62,9 @@ class PipelineConfig:
         destination = env.get("O365_DESTINATION", "").strip().lower() or "duckdb"
         if destination not in DESTINATIONS:
             raise SettingError("O365_DESTINATION", f"{destination!r} is not one of {', '.join(DESTINATIONS)}")
+        memory = env.get("O365_DUCKDB_MEMORY_LIMIT", "").strip() or DEFAULT_DUCKDB_MEMORY_LIMIT
+        if not _MEMORY.match(memory):
+            raise SettingError("O365_DUCKDB_MEMORY_LIMIT", f"{memory!r} is not a size such as 128MB or 2GB")
         postgres = {
             name: env[f"O365_PG_{name.upper()}"].strip() for name in PG_SETTINGS if env.get(f"O365_PG_{name.upper()}")
         }
@@ -68,4 +75,5 @@ class PipelineConfig:
             users=split_list(env.get("O365_USERS")),
             destination=destination,
             postgres=postgres if "host" in postgres else None,
+            duckdb_memory_limit=memory,
         )

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import dlt
+import duckdb
 from dlt.common.pipeline import LoadInfo
 from dlt.common.schema.exceptions import DataValidationError
 from dlt.destinations.impl.duckdb.configuration import DuckDbCredentials
@@ -33,7 +34,6 @@ from .graph.source import EntityStats, SyncRun, o365_source
 log = logging.getLogger(__name__)
 
 PIPELINE_NAME = "o365"
-DUCKDB_MEMORY_LIMIT = "128MB"  # the merge spills to disk beyond it: peak memory stays flat with tenant size
 
 
 def make_client(auth: O365Auth) -> GraphClient:
@@ -83,7 +83,7 @@ def make_destination(config: PipelineConfig) -> Any:
     or, without ``O365_PG_HOST``, dlt's own config (``DESTINATION__POSTGRES__CREDENTIALS``)."""
     if config.destination == "duckdb":
         return dlt.destinations.duckdb(
-            DuckDbCredentials(str(config.duckdb_path), global_config={"memory_limit": DUCKDB_MEMORY_LIMIT})
+            DuckDbCredentials(str(config.duckdb_path), global_config={"memory_limit": config.duckdb_memory_limit})
         )
     pg = config.postgres
     if pg is None:
@@ -146,16 +146,39 @@ def schema_change(exc: BaseException, pipeline: dlt.Pipeline) -> SchemaChangeErr
     return None
 
 
-@contextlib.contextmanager
-def schema_contract_errors(pipeline: dlt.Pipeline) -> Iterator[None]:
-    """Turn a broken schema contract (a column's type changed upstream) into one :class:`SchemaChangeError`.
+class DestinationMemoryError(RuntimeError):
+    """DuckDB hit ``O365_DUCKDB_MEMORY_LIMIT`` while loading; the run's changes are read again next time."""
 
-    The failed package and the local state it carried are dropped, so nothing of the run is loaded later and
-    the next run starts from the state stored with the last good load.
+
+def out_of_memory(exc: BaseException) -> bool:
+    """Whether DuckDB's memory limit is what failed a dlt step."""
+    seen: set[int] = set()
+    current: BaseException | None = exc
+    while current is not None and id(current) not in seen:
+        if isinstance(current, duckdb.OutOfMemoryException):
+            return True
+        seen.add(id(current))
+        current = getattr(current, "exception", None) or current.__cause__ or current.__context__
+    return False
+
+
+@contextlib.contextmanager
+def load_errors(pipeline: dlt.Pipeline) -> Iterator[None]:
+    """Turn a failed load into one clear error: :class:`DestinationMemoryError` when DuckDB hit its memory limit,
+    :class:`SchemaChangeError` when a column's type changed upstream (the broken schema contract).
+
+    After a schema change the failed package and the local state it carried are dropped, so nothing of the run
+    is loaded later and the next run starts from the state stored with the last good load.
     """
     try:
         yield
     except PipelineStepFailed as exc:
+        if out_of_memory(exc):
+            raise DestinationMemoryError(
+                "DuckDB ran out of memory loading the raw tables: raise "
+                "O365_DUCKDB_MEMORY_LIMIT; nothing of this run's delta state was committed, the next run reads the "
+                "same changes again"
+            ) from exc
         error = schema_change(exc, pipeline)
         if error is None:
             raise
@@ -198,7 +221,7 @@ def run_sync(
     with make_client(auth) as client:
         run = SyncRun(client=client, users=config.users, file_format=config.file_format)
         source = o365_source(run, entities=tuple(entities) or config.entities)
-        with watch(run) if watch is not None else contextlib.nullcontext(), schema_contract_errors(pipeline):
+        with watch(run) if watch is not None else contextlib.nullcontext(), load_errors(pipeline):
             load_info = pipeline.run(source, refresh="drop_resources" if full_refresh else None)
     load_info.raise_on_failed_jobs()
     for name, stats in run.stats.items():

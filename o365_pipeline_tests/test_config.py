@@ -32,3 +32,10 @@ def test_the_destination_is_duckdb_or_postgres_with_its_connection_settings() ->
     assert config.postgres == {"host": "db", "port": "6432", "user": "o365"}
     with pytest.raises(SettingError, match="^O365_DESTINATION: 'mysql' is not one of duckdb, postgres"):
         PipelineConfig.from_env({"O365_DESTINATION": "mysql"})
+
+
+def test_duckdb_memory_limit_is_a_size() -> None:
+    assert PipelineConfig.from_env({}).duckdb_memory_limit == "128MB"
+    assert PipelineConfig.from_env({"O365_DUCKDB_MEMORY_LIMIT": "2GB"}).duckdb_memory_limit == "2GB"
+    with pytest.raises(SettingError, match="^O365_DUCKDB_MEMORY_LIMIT: 'lots' is not a size"):
+        PipelineConfig.from_env({"O365_DUCKDB_MEMORY_LIMIT": "lots"})

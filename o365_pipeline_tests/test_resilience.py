@@ -87,3 +87,19 @@ def test_a_throttled_tenant_syncs_completely_without_failed_requests(
         by_route = admin(emulator, "GET", "stats").json()["by_route"]
         assert any("429" in statuses for statuses in by_route.values())
         assert not [route for route, statuses in by_route.items() if any(code >= "500" for code in statuses)]
+
+
+def test_duckdb_out_of_memory_names_the_setting_and_the_next_run_loses_nothing(
+    tenant: EmulatorServer, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from o365_pipeline.cli import main
+
+    sync()
+    admin(tenant, "POST", "mutate", {"seed": 4, "ops": [{"entity": "messages", "op": "update", "count": 20}]})
+    monkeypatch.setenv("O365_DUCKDB_MEMORY_LIMIT", "1MB")
+    assert main(["sync", "--progress-seconds", "0"]) == 1
+    error = capsys.readouterr().err.strip().splitlines()[-1]
+    assert error.startswith("error: DuckDB ran out of memory") and "O365_DUCKDB_MEMORY_LIMIT" in error
+    monkeypatch.delenv("O365_DUCKDB_MEMORY_LIMIT")
+    assert sync().stats["messages"].rows >= 20  # the changes the failed run read are read again
+    assert_equals_truth(tenant)

@@ -10,7 +10,7 @@ from ..auth import O365Auth
 from ..config import PipelineConfig
 from ..graph.entities import ENTITIES
 from ..graph.source import SyncRun, o365_source
-from ..sync import make_client, make_pipeline, purge_mailbox, schema_contract_errors
+from ..sync import load_errors, make_client, make_pipeline, purge_mailbox
 from .partitions import MAILBOX_ENTITIES, MAILBOXES, TENANT_ENTITIES
 
 RAW_KEY_PREFIX = "o365_raw"
@@ -75,7 +75,7 @@ def build_raw_assets(
         settings.duckdb_path.parent.mkdir(parents=True, exist_ok=True)
         o365.validate()
         pipeline = make_pipeline(settings, mailbox=mailbox)
-        with make_client(o365) as client, schema_contract_errors(pipeline):
+        with make_client(o365) as client, load_errors(pipeline):
             # A mailbox partition restricts the run to that user: the "users gone" reconcile, which drops
             # every other mailbox's rows, only runs when a run covers all users (readers.per_user).
             run = SyncRun(
