@@ -12,7 +12,7 @@ from .config import PipelineConfig, SettingError, split_list
 
 
 def _sync(args: argparse.Namespace) -> int:
-    from .auth import O365Auth
+    from .auth import GraphAuth
     from .graph.entities import select_entities
     from .graph.source import SyncRun
     from .progress import SyncProgress, progress_seconds
@@ -28,7 +28,7 @@ def _sync(args: argparse.Namespace) -> int:
             return contextlib.nullcontext()
         return SyncProgress(run, names, sys.stderr, seconds, live=sys.stderr.isatty())
 
-    report = run_sync(O365Auth.from_env(), config, entities=entities, full_refresh=args.full_refresh, watch=watch)
+    report = run_sync(GraphAuth.from_env(), config, entities=entities, full_refresh=args.full_refresh, watch=watch)
     print(
         f"{'entity':<28}{'rows':>10}{'deleted':>9}{'pages':>8}{'requests':>10}{'throttled':>11}{'retries':>9}"
         f"{'skipped':>9}{'seconds':>9}"
@@ -43,19 +43,19 @@ def _sync(args: argparse.Namespace) -> int:
 
 
 def _test_connection(args: argparse.Namespace) -> int:
-    from .auth import O365Auth
+    from .auth import GraphAuth
     from .auth.connection_check import Probe, run_connection_check
     from .graph.entities import select_entities
 
     probes = [Probe(e.name, e.probe, e.permission) for e in select_entities(PipelineConfig.from_env().entities)]
-    return run_connection_check(O365Auth.from_env(), probes)
+    return run_connection_check(GraphAuth.from_env(), probes)
 
 
 def _login(args: argparse.Namespace) -> int:
-    from .auth import O365Auth
+    from .auth import GraphAuth
     from .auth.device_code import login
 
-    return login(O365Auth.from_env())
+    return login(GraphAuth.from_env())
 
 
 def _demo(args: argparse.Namespace) -> int:

@@ -23,7 +23,7 @@ from dlt.common.schema.exceptions import DataValidationError
 from dlt.destinations.impl.duckdb.configuration import DuckDbCredentials
 from dlt.pipeline.exceptions import PipelineStepFailed
 
-from .auth import O365Auth
+from .auth import GraphCredentials
 from .config import PipelineConfig
 from .graph.client import GraphClient
 from .graph.errors import SchemaChangeError
@@ -36,7 +36,7 @@ log = logging.getLogger(__name__)
 PIPELINE_NAME = "o365"
 
 
-def make_client(auth: O365Auth) -> GraphClient:
+def make_client(auth: GraphCredentials) -> GraphClient:
     """A Graph client for the configured cloud, trusting ``O365_CA_BUNDLE``, with tokens from ``auth``, paced to
     the request limits of ``O365_GRAPH_LIMIT`` and ``O365_MAILBOX_LIMIT``. A bad budget setting fails here, before
     any work, with one line naming it."""
@@ -197,7 +197,7 @@ class SyncReport:
 
 
 def run_sync(
-    auth: O365Auth,
+    auth: GraphCredentials,
     config: PipelineConfig,
     entities: Sequence[str] = (),
     full_refresh: bool = False,

@@ -4,12 +4,15 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import httpx
 
 from .errors import O365AuthError
-from .resource import O365Auth
+from .tokens import GraphAuth
+
+if TYPE_CHECKING:
+    from .resource import O365Auth
 
 MAILBOX_NOT_ENABLED = "MailboxNotEnabledForRESTAPI"
 
@@ -35,7 +38,7 @@ def _error_code(response: httpx.Response) -> str:
 class _Graph:
     """Graph GETs with the auth token; on a 401, one forced token refresh and one retry."""
 
-    def __init__(self, auth: O365Auth, client: httpx.Client) -> None:
+    def __init__(self, auth: GraphAuth | O365Auth, client: httpx.Client) -> None:
         self._auth = auth
         self._client = client
         self._token = auth.get_token()
@@ -68,7 +71,7 @@ def _verdict(response: httpx.Response, probe: Probe) -> str:
     return f"error HTTP {response.status_code} {code}".rstrip()
 
 
-def run_connection_check(auth: O365Auth, probes: Sequence[Probe], out: Callable[[str], Any] = print) -> int:
+def run_connection_check(auth: GraphAuth | O365Auth, probes: Sequence[Probe], out: Callable[[str], Any] = print) -> int:
     """Print one line per entity (readable / missing permission X / mailbox not enabled).
 
     Returns 0 when a token was obtained and Graph answered, 1 otherwise (reason on the last line).

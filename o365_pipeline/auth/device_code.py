@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .errors import O365AuthError
-from .resource import O365Auth
+from .tokens import GraphAuth
+
+if TYPE_CHECKING:
+    from .resource import O365Auth
 
 
 def _print(line: str) -> None:
@@ -14,7 +17,7 @@ def _print(line: str) -> None:
     print(line, flush=True)
 
 
-def login(auth: O365Auth, out: Callable[[str], Any] = _print) -> int:
+def login(auth: GraphAuth | O365Auth, out: Callable[[str], Any] = _print) -> int:
     """Print the verification URL and code, wait for sign-in, save the cache. Returns 0 on success."""
     try:
         scheme = auth.interactive()

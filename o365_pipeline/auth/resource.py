@@ -2,28 +2,17 @@
 
 from __future__ import annotations
 
-import logging
 import os
 import ssl
-import threading
-import time
 from collections.abc import Mapping
 from typing import Any
 
-import certifi
 import dagster as dg
 from pydantic import Field, PrivateAttr
 
-from .certificates import load_credential
-from .errors import O365AuthError
-from .schemes import AccessToken, InteractiveScheme, Scheme, build_scheme
-from .settings import ENV_NAMES, AuthSettings, GraphEndpoints, validate_settings
-from .transport import PinnedTrustSession
-
-logger = logging.getLogger(__name__)
-
-# A cached token is reused until this many seconds before it expires (msal also uses 5 minutes).
-REFRESH_MARGIN_SECONDS = 300.0
+from .schemes import InteractiveScheme
+from .settings import ENV_NAMES, AuthSettings, GraphEndpoints
+from .tokens import GraphAuth
 
 
 def _plain(value: str | None) -> str | None:
@@ -54,10 +43,7 @@ class O365Auth(dg.ConfigurableResource):
     ca_bundle: str | None = Field(default=None, description="O365_CA_BUNDLE")
     token_cache: str | None = Field(default=None, description="O365_TOKEN_CACHE")
 
-    _lock: threading.Lock = PrivateAttr(default_factory=threading.Lock)
-    _settings: AuthSettings | None = PrivateAttr(default=None)
-    _scheme: Scheme | None = PrivateAttr(default=None)
-    _token: AccessToken | None = PrivateAttr(default=None)
+    _core: GraphAuth | None = PrivateAttr(default=None)
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> O365Auth:
@@ -71,66 +57,42 @@ class O365Auth(dg.ConfigurableResource):
         values: dict[str, Any] = {name: dg.EnvVar(var) for name, var in ENV_NAMES.items() if os.environ.get(var)}
         return cls(**values)
 
+    def core(self) -> GraphAuth:
+        """The token source these fields configure (built once; resolves `EnvVar` fields outside a run)."""
+        if self._core is None:
+            self._core = GraphAuth({name: _plain(getattr(self, name)) for name in ENV_NAMES})
+        return self._core
+
     def settings(self) -> AuthSettings:
         """The validated settings (cached)."""
-        if self._settings is None:
-            self._settings = validate_settings(**{name: _plain(getattr(self, name)) for name in ENV_NAMES})
-        return self._settings
+        return self.core().settings()
 
     def validate(self) -> None:
         """Check the settings of the chosen scheme (and load the certificate store); no network.
 
         Raises O365AuthError naming the setting to fix.
         """
-        settings = self.settings()
-        if settings.scheme == "AzureServicePrincipalCert":
-            load_credential(settings.cert or "", settings.cert_type, settings.cert_password, settings.cert_subject)
+        self.core().validate()
 
     def endpoints(self) -> GraphEndpoints:
         """Graph root (no /v1.0), login host and token scope."""
-        return self.settings().endpoints
+        return self.core().endpoints()
 
     def tls_verify(self) -> str | bool:
         """CA bundle path (O365_CA_BUNDLE) for httpx `verify=`, or True for the default trust store."""
-        return self.settings().ca_bundle or True
+        return self.core().tls_verify()
 
     def ssl_context(self) -> ssl.SSLContext:
-        """An SSLContext trusting O365_CA_BUNDLE, else certifi's roots (what `verify=True` means to httpx).
-
-        httpx 0.28 deprecates `verify=<path>`: prefer this to `tls_verify()` for httpx clients.
-        """
-        return ssl.create_default_context(cafile=self.settings().ca_bundle or certifi.where())
-
-    def _scheme_object(self) -> Scheme:
-        if self._scheme is None:
-            self._scheme = build_scheme(self.settings(), PinnedTrustSession(verify=self.tls_verify()))
-        return self._scheme
+        """An SSLContext trusting O365_CA_BUNDLE, else certifi's roots (what `verify=True` means to httpx)."""
+        return self.core().ssl_context()
 
     def interactive(self) -> InteractiveScheme:
         """The AzureAD scheme object (device code login); fails for other schemes."""
-        scheme = self._scheme_object()
-        if not isinstance(scheme, InteractiveScheme):
-            raise O365AuthError(
-                f"`login` is for the AzureAD scheme; O365_AUTH_SCHEME is {self.settings().scheme}",
-                setting="O365_AUTH_SCHEME",
-            )
-        return scheme
+        return self.core().interactive()
 
     def get_token(self, force_refresh: bool = False) -> str:
         """A Graph bearer token; cached in memory and renewed 5 minutes before expiry. Thread-safe.
 
         Call with `force_refresh=True` once after Graph answers 401 to bypass every cache.
         """
-        with self._lock:
-            cached = self._token
-            if not force_refresh and cached is not None and cached.expires_on - time.time() > REFRESH_MARGIN_SECONDS:
-                return cached.token
-            token = self._scheme_object().acquire(force_refresh=force_refresh)
-            self._token = token
-            logger.info(
-                "token acquired with %s%s, valid %d s",
-                self.settings().scheme,
-                " (forced refresh)" if force_refresh else "",
-                int(token.expires_on - time.time()),
-            )
-            return token.token
+        return self.core().get_token(force_refresh=force_refresh)

@@ -17,7 +17,7 @@ from typing import Any
 import duckdb
 import orjson
 
-from ..auth import O365Auth
+from ..auth import GraphAuth
 from ..config import PipelineConfig
 from ..graph.entities import select_entities
 from ..graph.readers import READERS, ReadContext, Rows
@@ -27,7 +27,7 @@ from ..sync import make_client, run_sync
 
 def run_sync_scenario() -> dict[str, Any]:
     """The real sync (extract + normalize + load) into ``O365_DUCKDB_PATH``."""
-    report = run_sync(O365Auth.from_env(), PipelineConfig.from_env())
+    report = run_sync(GraphAuth.from_env(), PipelineConfig.from_env())
     stats = report.stats.values()
     return {
         "rows": sum(s.rows for s in stats),
@@ -46,7 +46,7 @@ def run_fetch_scenario(jsonl_dir: Path) -> dict[str, Any]:
     ``seconds`` is fetch time without the time spent writing the lines; ``storage_seconds`` is DuckDB's
     ``read_json`` of those lines into tables.
     """
-    auth, config = O365Auth.from_env(), PipelineConfig.from_env()
+    auth, config = GraphAuth.from_env(), PipelineConfig.from_env()
     auth.validate()
     jsonl_dir.mkdir(parents=True, exist_ok=True)
     rows = written = 0

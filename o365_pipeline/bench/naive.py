@@ -15,7 +15,7 @@ from typing import Any
 
 import dlt
 
-from ..auth import O365Auth
+from ..auth import GraphAuth
 from ..config import PipelineConfig
 from ..graph.client import GraphClient
 from ..graph.errors import GraphError
@@ -65,7 +65,7 @@ PER_USER = ("mail_folders", "messages", "message_attachments", "events", "event_
 
 def run_naive() -> dict[str, Any]:
     """Read and load the naive way into ``O365_DUCKDB_PATH`` (dataset ``naive``); returns the figures."""
-    auth, config = O365Auth.from_env(), PipelineConfig.from_env()
+    auth, config = GraphAuth.from_env(), PipelineConfig.from_env()
     auth.validate()
     started = time.perf_counter()
     client = GraphClient(

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import ssl
+import subprocess
+import sys
 
 import dagster as dg
 import httpx
@@ -37,3 +39,13 @@ def test_materialize_with_env_var_config(sp_server: EmulatorServer, monkeypatch:
     logged = "\n".join(str(record) for record in instance.all_logs(result.run_id))
     assert env["O365_OAUTH_CLIENT_SECRET"] not in logged
     assert isinstance(resource.ssl_context(), ssl.SSLContext)
+
+
+def test_the_headless_sync_path_does_not_load_dagster() -> None:
+    """`o365-pipeline sync` and the benchmarks use GraphAuth: Dagster's ~60 MB of imports stay out of them."""
+    code = (
+        "import sys, o365_pipeline.cli, o365_pipeline.sync, o365_pipeline.bench.child, o365_pipeline.bench.naive\n"
+        "from o365_pipeline.auth import GraphAuth\n"
+        "print('dagster' in sys.modules)\n"
+    )
+    assert subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout == "False\n"
