@@ -11,9 +11,7 @@ from __future__ import annotations
 import argparse
 import http.client
 import json
-import os
 import ssl
-import subprocess
 import sys
 import tempfile
 import threading
@@ -27,7 +25,7 @@ from urllib.parse import urlsplit
 import httpx
 import orjson
 
-from .process import read_exports
+from .process import EmulatorProcess
 
 
 @dataclass
@@ -63,49 +61,6 @@ class StartResult:
     scale: str
     start_s: float
     peak_rss_mb: float
-
-
-class EmulatorProc:
-    """The emulator in a child process; `env` holds the settings it printed."""
-
-    def __init__(self, scale: str, seed: int, state_dir: str) -> None:
-        self.cmd = [sys.executable, "-m", "o365_pipeline.emulator.cli", "serve", "--port", "0"]
-        self.cmd += ["--scale", scale, "--seed", str(seed), "--state-dir", state_dir]
-        self.env: dict[str, str] = {}
-        self.proc: subprocess.Popen[str] | None = None
-        self.start_s = 0.0
-
-    def start(self) -> EmulatorProc:
-        """Spawn it and wait for `# ready`; start_s = spawn to ready, interpreter start included."""
-        t0 = time.perf_counter()
-        self.proc = subprocess.Popen(self.cmd, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
-        self.env = read_exports(self.proc)
-        self.start_s = time.perf_counter() - t0
-        return self
-
-    def peak_rss_mb(self) -> float:
-        """VmHWM of the emulator process in MiB."""
-        assert self.proc is not None
-        for line in Path(f"/proc/{self.proc.pid}/status").read_text().splitlines():
-            if line.startswith("VmHWM:"):
-                return int(line.split()[1]) / 1024
-        return 0.0
-
-    def cpu_s(self) -> float:
-        """User + system CPU seconds the emulator process used so far."""
-        assert self.proc is not None
-        fields = Path(f"/proc/{self.proc.pid}/stat").read_text().rsplit(")", 1)[1].split()
-        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-    def stop(self) -> None:
-        """SIGTERM and wait."""
-        if self.proc is not None and self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
 
 
 class Reader:
@@ -228,15 +183,15 @@ def run(
     out["select"] = select
     out.update(passes=[], start=[])
     with tempfile.TemporaryDirectory(prefix="emu-bench-") as tmp:
-        emu = EmulatorProc(scale, seed, tmp).start()
+        emu = EmulatorProcess(scale, Path(tmp), seed=seed).start(wait_warm=False)
         try:
             reader = Reader(emu.env, client)
             streams = folder_streams(reader)
             out["streams"] = len(streams)
             for name in ("cold", "warm"):
-                cpu0 = emu.cpu_s()
+                cpu0 = emu.cpu_seconds()
                 res = read_pass(reader, streams, name=name, threads=threads, page_size=page_size, select=select)
-                cpu = emu.cpu_s() - cpu0
+                cpu = emu.cpu_seconds() - cpu0
                 out["passes"].append(
                     {
                         **asdict(res),
@@ -258,9 +213,9 @@ def run(
         finally:
             emu.stop()
         for s in start_scales:
-            proc = EmulatorProc(s, seed, tmp).start()
+            proc = EmulatorProcess(s, Path(tmp), seed=seed).start(wait_warm=False)
             try:
-                res_s = StartResult(s, proc.start_s, proc.peak_rss_mb())
+                res_s = StartResult(s, proc.ready_seconds, proc.peak_rss_mb())
             finally:
                 proc.stop()
             out["start"].append(asdict(res_s))

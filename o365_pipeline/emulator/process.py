@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import shlex
 import ssl
 import subprocess
@@ -29,13 +30,24 @@ def read_exports(process: subprocess.Popen[str]) -> dict[str, str]:
 class EmulatorProcess:
     """``o365-pipeline emulator serve --port 0 ...`` in the background; ``env`` holds its ``export`` lines."""
 
-    def __init__(self, scale: str, state_dir: Path, *, users: int | None = None, throttle: bool = False) -> None:
+    def __init__(
+        self,
+        scale: str,
+        state_dir: Path,
+        *,
+        users: int | None = None,
+        throttle: bool = False,
+        seed: int | None = None,
+    ) -> None:
         self.args = ["--scale", scale, "--state-dir", str(state_dir)]
+        if seed is not None:
+            self.args += ["--seed", str(seed)]
         if users:
             self.args += ["--users", str(users)]
         if throttle:
             self.args.append("--throttle")
         self.env: dict[str, str] = {}
+        self.ready_seconds = 0.0  # spawn to ``# ready``, interpreter start included
         self._process: subprocess.Popen[str] | None = None
         self._http: httpx.Client | None = None
 
@@ -44,8 +56,9 @@ class EmulatorProcess:
         """The emulator's root URL (Graph is under ``/v1.0``)."""
         return self.env["O365_GRAPH_URL"]
 
-    def start(self, timeout: float = 120.0) -> EmulatorProcess:
-        """Start it, read the settings it prints until ``# ready``, then wait for its warm-up to finish."""
+    def start(self, timeout: float = 120.0, wait_warm: bool = True) -> EmulatorProcess:
+        """Start it, read the settings it prints until ``# ready``, then (``wait_warm``) wait for its warm-up."""
+        started = time.perf_counter()
         cli = Path(sys.executable).parent / "o365-pipeline"
         self._process = subprocess.Popen(
             [str(cli), "emulator", "serve", "--port", "0", *self.args],
@@ -54,9 +67,10 @@ class EmulatorProcess:
             text=True,
         )
         self.env = read_exports(self._process)
+        self.ready_seconds = time.perf_counter() - started
         self._http = httpx.Client(verify=ssl.create_default_context(cafile=self.env["O365_CA_BUNDLE"]), timeout=60)
         deadline = time.monotonic() + timeout
-        while self.admin("GET", "stats").get("warm", {}).get("state", "done") not in ("done", "off"):
+        while wait_warm and self.admin("GET", "stats").get("warm", {}).get("state", "done") not in ("done", "off"):
             if time.monotonic() > deadline:
                 raise RuntimeError("the emulator's warm-up did not finish in time")
             time.sleep(0.5)
@@ -68,6 +82,20 @@ class EmulatorProcess:
         response = self._http.request(method, f"{self.base_url}/_emulator/{route}", json=body)
         response.raise_for_status()
         return response.json()
+
+    def peak_rss_mb(self) -> float:
+        """Peak resident memory of the process so far (VmHWM), in MiB."""
+        assert self._process is not None
+        for line in Path(f"/proc/{self._process.pid}/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+        return 0.0
+
+    def cpu_seconds(self) -> float:
+        """User + system CPU seconds the process used so far."""
+        assert self._process is not None
+        fields = Path(f"/proc/{self._process.pid}/stat").read_text().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
     def stop(self) -> None:
         """Stop the process (SIGTERM, then SIGKILL after 10 s)."""
