@@ -6,8 +6,8 @@ the raw tables keep their columns: nested objects are flattened (``flag.flagStat
 deeper objects are JSON (``from__email_address``). Lists are JSON columns (``to_recipients``) instead of
 child tables; the dbt staging models unnest them.
 
-Which properties each entity keeps is its ``layout`` in the entity table (:mod:`.entities`), from its ``$select``
-and what Graph returns; a property not declared is not stored.
+Which properties each entity keeps is its ``columns`` and ``layout`` in the entity table (:mod:`.entities`),
+from its ``$select`` and what Graph returns; a property not declared is not stored.
 """
 
 from __future__ import annotations
@@ -30,9 +30,10 @@ SEQUENCE_COLUMN = "sync_seq"
 _NAMING = SnakeCaseNaming()
 
 
-# The entities on the Arrow path and their stored properties: ``Entity.layout`` in the entity table.
+# The entities on the Arrow path and their stored properties: ``id``, the declared ``columns`` and the
+# ``layout`` of the entity table.
 ARROW_FIELDS: dict[str, dict[str, DataType]] = {
-    name: dict(entity.layout) for name, entity in ENTITIES.items() if entity.layout
+    name: {"id": "text", **entity.columns, **entity.layout} for name, entity in ENTITIES.items() if entity.layout
 }
 
 _ARROW_TYPES: dict[DataType, pa.DataType] = {

@@ -34,9 +34,10 @@ class Entity:
         permission: least-privilege application permission that reads it.
         probe: a cheap path ``test-connection`` calls to prove access.
         description: one line shown in the Dagster UI.
-        layout: every stored property with its type, for the Arrow fast path of the big entities (dotted paths
-            into nested objects, ``from.emailAddress``; lists as ``json``; the first segment may be a key the
-            reader adds, ``user_id``); a property not in it is not stored. Empty: dlt infers the table.
+        layout: for the Arrow fast path of the big entities, the properties stored beyond ``id`` and ``columns``,
+            with their types (dotted paths into nested objects, ``from.emailAddress``; lists as ``json``; the
+            first segment may be a key the reader adds, ``user_id``); a property in neither is not stored.
+            Empty: dlt infers the table.
     """
 
     name: str
@@ -54,16 +55,6 @@ class Entity:
     page_size: int | None = None
     layout: Mapping[str, DataType] = field(default_factory=dict)
 
-
-ATTACHMENT_LAYOUT: dict[str, DataType] = {
-    "id": "text",
-    "user_id": "text",
-    "name": "text",
-    "contentType": "text",
-    "size": "bigint",
-    "isInline": "bool",
-    "lastModifiedDateTime": "timestamp",
-}
 
 ATTACHMENT_COLUMNS: dict[str, DataType] = {
     "id": "text",
@@ -189,13 +180,9 @@ ENTITIES: dict[str, Entity] = {
             columns={"displayName": "text", "parentFolderId": "text", "totalItemCount": "bigint"},
             page_size=1000,
             layout={
-                "id": "text",
                 "user_id": "text",
-                "displayName": "text",
-                "parentFolderId": "text",
                 "childFolderCount": "bigint",
                 "unreadItemCount": "bigint",
-                "totalItemCount": "bigint",
                 "sizeInBytes": "bigint",
                 "isHidden": "bool",
             },
@@ -244,20 +231,9 @@ ENTITIES: dict[str, Entity] = {
             ),
             page_size=1000,
             layout={
-                "id": "text",
                 "user_id": "text",
-                "subject": "text",
                 "bodyPreview": "text",
-                "receivedDateTime": "timestamp",
-                "sentDateTime": "timestamp",
                 "lastModifiedDateTime": "timestamp",
-                "hasAttachments": "bool",
-                "importance": "text",
-                "isRead": "bool",
-                "isDraft": "bool",
-                "parentFolderId": "text",
-                "conversationId": "text",
-                "internetMessageId": "text",
                 "from.emailAddress": "json",
                 "sender.emailAddress": "json",
                 "flag.flagStatus": "text",
@@ -278,7 +254,7 @@ ENTITIES: dict[str, Entity] = {
             columns=ATTACHMENT_COLUMNS,
             select=tuple(ATTACHMENT_COLUMNS),
             page_size=1000,
-            layout={**ATTACHMENT_LAYOUT, "message_id": "text"},
+            layout={"user_id": "text", "message_id": "text"},
         ),
         # ---- calendar --------------------------------------------------------------------------------
         Entity(
@@ -314,16 +290,7 @@ ENTITIES: dict[str, Entity] = {
             },
             page_size=1000,
             layout={
-                "id": "text",
                 "user_id": "text",
-                "subject": "text",
-                "type": "text",
-                "isAllDay": "bool",
-                "isCancelled": "bool",
-                "isOnlineMeeting": "bool",
-                "hasAttachments": "bool",
-                "seriesMasterId": "text",
-                "showAs": "text",
                 "createdDateTime": "timestamp",
                 "lastModifiedDateTime": "timestamp",
                 "changeKey": "text",
@@ -366,7 +333,7 @@ ENTITIES: dict[str, Entity] = {
             columns=ATTACHMENT_COLUMNS,
             select=tuple(ATTACHMENT_COLUMNS),
             page_size=1000,
-            layout={**ATTACHMENT_LAYOUT, "event_id": "text"},
+            layout={"user_id": "text", "event_id": "text"},
         ),
         # ---- contacts --------------------------------------------------------------------------------
         Entity(
@@ -402,28 +369,19 @@ ENTITIES: dict[str, Entity] = {
             },
             page_size=1000,
             layout={
-                "id": "text",
                 "user_id": "text",
-                "displayName": "text",
-                "givenName": "text",
                 "middleName": "text",
-                "surname": "text",
                 "nickName": "text",
                 "initials": "text",
                 "title": "text",
                 "fileAs": "text",
-                "companyName": "text",
                 "department": "text",
-                "jobTitle": "text",
                 "officeLocation": "text",
                 "businessHomePage": "text",
                 "personalNotes": "text",
                 "mobilePhone": "text",
                 "birthday": "timestamp",
-                "parentFolderId": "text",
                 "changeKey": "text",
-                "createdDateTime": "timestamp",
-                "lastModifiedDateTime": "timestamp",
                 "emailAddresses": "json",
                 "businessPhones": "json",
                 "homePhones": "json",
@@ -452,14 +410,8 @@ ENTITIES: dict[str, Entity] = {
             },
             page_size=1000,
             layout={
-                "id": "text",
                 "user_id": "text",
-                "name": "text",
-                "size": "bigint",
-                "webUrl": "text",
                 "eTag": "text",
-                "createdDateTime": "timestamp",
-                "lastModifiedDateTime": "timestamp",
                 "createdBy.user": "json",
                 "lastModifiedBy.user": "json",
                 "parentReference.id": "text",
@@ -611,15 +563,8 @@ ENTITIES: dict[str, Entity] = {
             },
             page_size=1000,
             layout={
-                "id": "text",
-                "createdDateTime": "timestamp",
                 "userDisplayName": "text",
-                "userPrincipalName": "text",
-                "userId": "text",
                 "appId": "text",
-                "appDisplayName": "text",
-                "ipAddress": "text",
-                "clientAppUsed": "text",
                 "correlationId": "text",
                 "conditionalAccessStatus": "text",
                 "isInteractive": "bool",
