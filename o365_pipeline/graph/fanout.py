@@ -103,3 +103,55 @@ def fan_out(
                 out.get(timeout=0.1)
             except queue.Empty:
                 pass
+
+
+def in_background(items: Iterator[Item], *, buffer: int = 64) -> Iterator[Item | None]:
+    """Run the iterator ``items`` on its own thread; yield its items, or ``None`` whenever none is ready yet.
+
+    dlt moves on to its next resource when a resource yields ``None``, so one entity waiting for Graph never holds
+    up the pages other entities already have (dlt pulls its resources round-robin on one thread). Closing this
+    generator stops and closes ``items``; an exception raised by ``items`` is re-raised here.
+    """
+    out: queue.Queue[object] = queue.Queue(maxsize=buffer)
+    stop = threading.Event()
+
+    def produce() -> None:
+        try:
+            for item in items:
+                while not stop.is_set():
+                    try:
+                        out.put(item, timeout=0.2)
+                        break
+                    except queue.Full:
+                        continue
+                if stop.is_set():
+                    return
+            out.put(_DONE)
+        except BaseException as exc:  # handed to the consumer, which raises it
+            out.put(_Failure(exc))
+        finally:
+            close = getattr(items, "close", None)
+            if close is not None:
+                close()
+
+    producer = threading.Thread(target=produce, name="graph-reader", daemon=True)
+    producer.start()
+    try:
+        while True:
+            try:
+                item = out.get_nowait()
+            except queue.Empty:
+                yield None
+                continue
+            if item is _DONE:
+                return
+            if isinstance(item, _Failure):
+                raise item.error
+            yield item  # type: ignore[misc]
+    finally:
+        stop.set()
+        while producer.is_alive():  # drain so a blocked producer can see `stop` and finish
+            try:
+                out.get(timeout=0.1)
+            except queue.Empty:
+                pass

@@ -27,7 +27,7 @@ from .arrow_rows import LAYOUTS, SEQUENCE_COLUMN, ArrowLayout, TypeMismatch
 from .client import GraphClient, RequestStats
 from .entities import PER_USER_READERS, Entity, select_entities
 from .errors import SchemaChangeError
-from .fanout import TaskCount
+from .fanout import TaskCount, in_background
 from .readers import (
     DELETED_COLUMN,
     READERS,
@@ -396,8 +396,10 @@ def _extract(entity: Entity, run: SyncRun) -> Iterator[list[dict[str, Any]] | pa
     pending = PendingTables(layout, run) if layout else None
     skipped: set[str] = set()
     try:
-        for event in READERS[entity.reader](context):
-            if isinstance(event, Rows):
+        for event in in_background(READERS[entity.reader](context)):
+            if event is None:  # nothing ready: dlt goes on with the other entities' pages
+                yield None
+            elif isinstance(event, Rows):
                 rows = snapshot.changed(event.rows) if snapshot else event.rows
                 stats.rows += len(rows)
                 stats.deleted += sum(1 for row in rows if row[DELETED_COLUMN])
