@@ -15,6 +15,7 @@ from o365_pipeline.auth import O365Auth
 from o365_pipeline.config import PipelineConfig, SettingError
 from o365_pipeline.emulator import EmulatorServer
 from o365_pipeline.graph.entities import ENTITIES
+from o365_pipeline.graph.link_state import load_links
 from o365_pipeline.sync import SyncReport, make_pipeline, run_sync
 from o365_pipeline_tests.conftest import admin, assert_equals_truth, ids_digest, raw_ids, truth, use_emulator
 
@@ -35,7 +36,7 @@ def sync() -> SyncReport:
 def stored_links() -> dict[str, int]:
     """Delta streams per resource (stored deltaLinks), from the dlt state of the last run."""
     resources = make_pipeline(PipelineConfig.from_env()).state["sources"]["o365"]["resources"]
-    return {name: len(state.get("links", {})) for name, state in resources.items()}
+    return {name: len(load_links(state)) for name, state in resources.items()}
 
 
 def rows_of_last_load() -> int:

@@ -28,6 +28,7 @@ from .client import GraphClient, RequestStats
 from .entities import PER_USER_READERS, Entity, select_entities
 from .errors import SchemaChangeError
 from .fanout import TaskCount, in_background
+from .link_state import load_links, store_links
 from .readers import (
     DELETED_COLUMN,
     READERS,
@@ -383,7 +384,7 @@ def _extract(entity: Entity, run: SyncRun) -> Iterator[list[dict[str, Any]] | pa
     layout = LAYOUTS.get(entity.name)
     client = run.require_client().view()
     state = dlt.current.resource_state()
-    links: dict[str, str] = state.setdefault("links", {})
+    links = load_links(state)
     stats = run.stats.setdefault(entity.name, EntityStats())
     started = time.perf_counter()
     stats.live, stats.started, stats.finished = client.stats, started, False
@@ -423,6 +424,7 @@ def _extract(entity: Entity, run: SyncRun) -> Iterator[list[dict[str, Any]] | pa
                     state.setdefault(UNREADABLE, {})[event.owner] = {"code": event.code, "since": event.since}
             elif isinstance(event, Readable):
                 state.get(UNREADABLE, {}).pop(event.owner, None)
+        store_links(state, links)  # once, when every stream is read (dlt commits state with the rows)
         if pending is not None and (rest := pending.take()):
             yield rest
         if snapshot:

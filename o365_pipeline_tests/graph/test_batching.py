@@ -9,6 +9,7 @@ from o365_pipeline.auth import O365Auth
 from o365_pipeline.config import PipelineConfig
 from o365_pipeline.emulator import EmulatorServer
 from o365_pipeline.graph.errors import GraphError
+from o365_pipeline.graph.link_state import load_links
 from o365_pipeline.sync import make_client, make_pipeline, run_sync
 from o365_pipeline_tests.conftest import admin, ids_digest, raw_ids, truth
 
@@ -29,7 +30,7 @@ def test_a_no_change_message_round_asks_for_twenty_stored_streams_per_request(
 ) -> None:
     auth, config = O365Auth.from_env(), PipelineConfig.from_env()
     first = run_sync(auth, config, entities=["messages"]).stats["messages"]
-    links = make_pipeline(config).state["sources"]["o365"]["resources"]["messages"]["links"]
+    links = load_links(make_pipeline(config).state["sources"]["o365"]["resources"]["messages"])
     assert first.rows > 0 and len(links) > first.requests  # new folder streams start in batches too
     admin(emulator, "POST", "stats/reset")
     second = run_sync(auth, config, entities=["messages"]).stats["messages"]
