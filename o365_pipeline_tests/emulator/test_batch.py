@@ -65,3 +65,28 @@ def test_inner_throttling_carries_its_own_retry_after() -> None:
         statuses = sorted(a["status"] for a in answers)
         assert statuses.count(200) == 5 and statuses.count(429) == 7
         assert all(float(a["headers"]["Retry-After"]) > 0 for a in answers if a["status"] == 429)
+
+
+def test_inner_bodies_equal_the_direct_answers(client: httpx.Client) -> None:
+    uid = client.get("/v1.0/users?$top=1").json()["value"][0]["id"]
+    urls = [
+        "/users?$top=3&$select=id,displayName",
+        f"/users/{uid}/mailFolders/inbox/messages?$top=5",
+        f"/users/{uid}/mailFolders/inbox/messages/delta?$select=subject,isRead",
+        "/groups?$top=2",
+    ]
+    reqs = [{"id": str(i), "method": "GET", "url": u} for i, u in enumerate(urls)]
+    reqs.append({"id": "count", "method": "GET", "url": "/users/$count", "headers": {"ConsistencyLevel": "eventual"}})
+    reqs.append({"id": "missing", "method": "GET", "url": f"/users/{uid}/mailFolders/nope"})
+    by_id = {a["id"]: a for a in _batch(client, reqs).json()["responses"]}
+    for i, u in enumerate(urls):
+        direct = client.get("/v1.0" + u).json()
+        inner = by_id[str(i)]
+        assert inner["status"] == 200 and inner["headers"]["Content-Type"] == "application/json"
+        if "delta" in u:  # tokens are signed per call: compare the items
+            assert inner["body"]["value"] == direct["value"]
+        else:
+            assert inner["body"] == direct
+    count = client.get("/v1.0/users/$count", headers={"ConsistencyLevel": "eventual"})
+    assert by_id["count"]["body"] == int(count.text) and by_id["count"]["headers"]["Content-Type"] == "text/plain"
+    assert by_id["missing"]["status"] == 404 and by_id["missing"]["body"]["error"]["code"] == "ErrorItemNotFound"

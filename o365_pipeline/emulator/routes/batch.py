@@ -1,4 +1,7 @@
-"""JSON batching: POST /v1.0/$batch (up to 20 requests, dependsOn, answers in any order)."""
+"""JSON batching: POST /v1.0/$batch (up to 20 requests, dependsOn, answers in any order).
+
+Inner JSON bodies are spliced into the envelope as the bytes the route produced (not decoded and re-encoded).
+"""
 
 from __future__ import annotations
 
@@ -39,7 +42,7 @@ def register(emu: Emulator) -> None:
                 if str(dep) not in ids or ids.index(str(dep)) >= ids.index(str(r["id"])):
                     raise GraphError(400, "BadRequest", f"Request '{r['id']}' depends on an unknown or later id.")
         status: dict[str, int] = {}
-        answers: list[dict[str, Any]] = []
+        answers: list[bytes] = []
         for r in reqs:
             rid = str(r["id"])
             failed = [d for d in r.get("dependsOn") or [] if status.get(str(d), 500) >= 400]
@@ -47,30 +50,42 @@ def register(emu: Emulator) -> None:
                 status[rid] = 424
                 answers.append(_answer(rid, 424, {}, _err("FailedDependency", "A dependent request failed.")))
                 continue
-            answer = _run_inner(emu, req, r)
-            status[rid] = answer["status"]
+            code, answer = _run_inner(emu, req, r)
+            status[rid] = code
             answers.append(answer)
         random.Random(req.request_id).shuffle(answers)
-        return Response(200, dumps({"responses": answers}), content_type="application/json; charset=utf-8")
+        body = b'{"responses":[' + b",".join(answers) + b"]}"
+        return Response(200, body, content_type="application/json; charset=utf-8")
 
 
 def _err(code: str, message: str) -> dict[str, Any]:
     return {"error": {"code": code, "message": message}}
 
 
-def _answer(rid: str, status: int, headers: dict[str, str], body: Any) -> dict[str, Any]:
-    out: dict[str, Any] = {"id": rid, "status": status, "headers": headers}
-    if body is not None:
-        out["body"] = body
-    return out
+def _answer(rid: str, status: int, headers: dict[str, str], body: Any) -> bytes:
+    """One answer's JSON (id, status, headers[, body]); body is decoded JSON, or `Raw` JSON bytes to splice."""
+    head = dumps({"id": rid, "status": status, "headers": headers})
+    if body is None:
+        return head
+    return head[:-1] + b',"body":' + (body.data if isinstance(body, Raw) else dumps(body)) + b"}"
 
 
-def _run_inner(emu: Emulator, outer: Request, r: dict[str, Any]) -> dict[str, Any]:
+class Raw:
+    """JSON bytes a route produced, spliced into the envelope unchanged."""
+
+    __slots__ = ("data",)
+
+    def __init__(self, data: bytes) -> None:
+        self.data = data
+
+
+def _run_inner(emu: Emulator, outer: Request, r: dict[str, Any]) -> tuple[int, bytes]:
+    """(status, answer JSON) of one inner request."""
     rid = str(r["id"])
     method = str(r.get("method", "")).upper()
     url = str(r.get("url", ""))
     if not method or not url or url.lower().startswith(("http:", "https:")):
-        return _answer(rid, 400, {}, _err("BadRequest", "Each batch request needs a method and a relative url."))
+        return 400, _answer(rid, 400, {}, _err("BadRequest", "Each batch request needs a method and a relative url."))
     path, _, raw_q = ("/" + url.lstrip("/")).partition("?")
     if path.startswith(GRAPH_PREFIX + "/"):
         path = path[len(GRAPH_PREFIX) :]
@@ -82,8 +97,12 @@ def _run_inner(emu: Emulator, outer: Request, r: dict[str, Any]) -> dict[str, An
     resp = emu.handle(inner)
     hdrs = {k: v for k, v in resp.headers if k.lower() in ("retry-after", "location", "preference-applied")}
     hdrs["Content-Type"] = resp.content_type.split(";")[0] if resp.body else "text/plain"
-    try:
-        parsed: Any = json.loads(resp.body) if resp.body else None
-    except ValueError:
-        parsed = resp.body.decode("utf-8", "replace")
-    return _answer(rid, resp.status, hdrs, parsed)
+    parsed: Any = None
+    if resp.body and resp.content_type.startswith("application/json"):
+        parsed = Raw(resp.body)  # routes render JSON bytes: no need to decode and re-encode them
+    elif resp.body:
+        try:
+            parsed = json.loads(resp.body)
+        except ValueError:
+            parsed = resp.body.decode("utf-8", "replace")
+    return resp.status, _answer(rid, resp.status, hdrs, parsed)
