@@ -12,6 +12,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
+import orjson
+
 from .router import GraphError
 
 DIRECTORY = "directory"
@@ -19,8 +21,11 @@ OUTLOOK = "outlook"
 
 
 def dumps(obj: Any) -> bytes:
-    """Compact JSON bytes."""
-    return json.dumps(obj, separators=(",", ":"), ensure_ascii=False).encode()
+    """Compact UTF-8 JSON bytes (orjson; the stdlib for what it refuses, e.g. non-string keys, ints > 64 bit)."""
+    try:
+        return orjson.dumps(obj)
+    except TypeError:
+        return json.dumps(obj, separators=(",", ":"), ensure_ascii=False).encode()
 
 
 def utc_now_iso() -> str:
