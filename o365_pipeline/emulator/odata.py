@@ -23,7 +23,8 @@ OUTLOOK = "outlook"
 def dumps(obj: Any) -> bytes:
     """Compact UTF-8 JSON bytes (orjson; the stdlib for what it refuses, e.g. non-string keys, ints > 64 bit)."""
     try:
-        return orjson.dumps(obj)
+        # copied: orjson's result keeps its oversized write buffer, which would stay allocated in the caches
+        return bytes(memoryview(orjson.dumps(obj)))
     except TypeError:
         return json.dumps(obj, separators=(",", ":"), ensure_ascii=False).encode()
 
