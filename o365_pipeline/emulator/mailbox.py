@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import base64
 import datetime as dt
+import functools
 import hashlib
 import random
 import struct
@@ -138,6 +139,111 @@ def attachment_id(item_id: str, n: int) -> str:
 def iso(ts: dt.datetime) -> str:
     """Graph's DateTimeOffset form."""
     return ts.strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+class _MessageText:
+    """What the JSON text of one seeded message's properties derives from (the values of Mailbox.make_message)."""
+
+    __slots__ = ("mb", "fi", "i", "mid", "h", "sent", "when", "k")
+
+    def __init__(self, mb: Mailbox, fi: int, i: int, mid: str) -> None:
+        self.mb, self.fi, self.i, self.mid = mb, fi, i, mid
+        h = self.h = hashlib.blake2b(mid.encode(), digest_size=32).digest()
+        self.sent = FOLDERS[fi].well_known in ("sentitems", "drafts", "outbox")
+        minutes = 10 + int.from_bytes(h[0:4], "big") % (60 * 24 * 280)
+        self.when = mb.store.anchor_naive - dt.timedelta(minutes=minutes)
+        self.k = int.from_bytes(h[4:6], "big") % len(mb.store._names)  # the correspondent
+
+    def subject(self) -> str:
+        """The subject (plain text)."""
+        h, nw = self.h, len(WORDS)
+        return f"{WORDS[h[6] % nw].title()} {WORDS[h[7] % nw]} {WORDS[h[8] % nw]} #{self.i}"
+
+    def text(self) -> str:
+        """The body text (plain)."""
+        return LOREM[: 280 + self.h[9] * (len(LOREM) - 280) // 255]
+
+    def sender(self) -> str:
+        """The sender as a JSON recipient."""
+        return self.mb._me_json if self.sent else self.mb.store._names_json[self.k]
+
+
+def _etag_json(m: _MessageText) -> str:
+    return f'"W/\\"{base64.b64encode(m.h[10:25]).decode()}\\""'
+
+
+def _stamp_json(m: _MessageText) -> str:
+    return f'"{m.when.isoformat()}Z"'
+
+
+def _body_json(m: _MessageText) -> str:
+    return _BODY_PARTS[0] + m.text() + _BODY_PARTS[1] + m.mb.store._names[m.k][0] + _BODY_PARTS[2]
+
+
+def _conversation_json(m: _MessageText) -> str:
+    conv = base64.urlsafe_b64encode(hashlib.blake2b(m.subject().encode(), digest_size=30).digest()).decode()
+    return f'"AAQkA{conv}"'
+
+
+def _categories_json(m: _MessageText) -> str:
+    return "[]" if m.h[25] < 205 else ('["Blue category"]' if m.h[25] & 1 else '["Red category"]')
+
+
+_WEB_LINK = '"https://outlook.office365.com/owa/?ItemID={}&exvsurl=1&viewmodel=ReadMessageItem"'
+
+# Each message property's JSON text (a function of the message, or the same for all), in make_message's key order.
+_MESSAGE_JSON: dict[str, str | Callable[[_MessageText], str]] = {
+    "@odata.etag": _etag_json,
+    "id": lambda m: f'"{m.mid}"',
+    "createdDateTime": _stamp_json,
+    "lastModifiedDateTime": lambda m: f'"{(m.when + dt.timedelta(minutes=1)).isoformat()}Z"',
+    "changeKey": lambda m: f'"{base64.b64encode(m.h[10:25]).decode()}"',
+    "categories": _categories_json,
+    "receivedDateTime": _stamp_json,
+    "sentDateTime": lambda m: f'"{(m.when - dt.timedelta(seconds=1 + m.h[26] % 90)).isoformat()}Z"',
+    "hasAttachments": lambda m: "true" if attachment_count(m.mid) > 0 else "false",
+    "internetMessageId": lambda m: f'"<{m.mid[5:30]}@{m.mb._domain}>"',
+    "subject": lambda m: f'"{m.subject()}"',
+    "bodyPreview": lambda m: f'"{m.text()[:255]}"',
+    "importance": lambda m: '"normal"' if m.h[27] < 230 else '"high"',
+    "parentFolderId": lambda m: f'"{m.mb.folder_ids[m.fi]}"',
+    "conversationId": _conversation_json,
+    "conversationIndex": lambda m: f'"{base64.b64encode(m.h[:22]).decode()}"',
+    "isDeliveryReceiptRequested": "false",
+    "isReadReceiptRequested": "false",
+    "isRead": lambda m: "true" if (m.sent or m.h[28] < 180) else "false",
+    "isDraft": lambda m: "true" if FOLDERS[m.fi].well_known == "drafts" else "false",
+    "webLink": lambda m: _WEB_LINK.format(m.mid),
+    "inferenceClassification": lambda m: '"focused"' if m.h[29] < 205 else '"other"',
+    "body": _body_json,
+    "sender": _MessageText.sender,
+    "from": _MessageText.sender,
+    "toRecipients": lambda m: f"[{m.mb.store._names_json[m.k] if m.sent else m.mb._me_json}]",
+    "ccRecipients": lambda m: "[]" if m.h[30] < 180 else f"[{m.mb.store._names_json[m.k]}]",
+    "bccRecipients": "[]",
+    "replyTo": "[]",
+    "flag": lambda m: '{"flagStatus":"notFlagged"}' if m.h[31] < 230 else '{"flagStatus":"flagged"}',
+}
+
+
+@functools.lru_cache(maxsize=64)
+def _message_plan(select: tuple[str, ...] | None) -> tuple[list[tuple[str, Callable[[_MessageText], str]]], str]:
+    """How to render a $select (MESSAGE_SHAPE.project's keys and order): (text before, JSON text function) pairs
+    and the closing text; properties with the same text for every message are folded into the text between."""
+    keys = list(_MESSAGE_JSON) if select is None else ["@odata.etag", "id", *(k for k in select if k != "id")]
+    plan: list[tuple[str, Callable[[_MessageText], str]]] = []
+    literal = ""
+    for key in keys:
+        text = _MESSAGE_JSON.get(key) or MESSAGE_SHAPE.unset_json(key)
+        if text is None:
+            continue
+        literal += ("," if plan or literal else "{") + f'"{key}":'
+        if isinstance(text, str):
+            literal += text
+        else:
+            plan.append((literal, text))
+            literal = ""
+    return plan, literal + "}"
 
 
 class LRU:
@@ -332,70 +438,11 @@ class Mailbox:
             "flag": {"flagStatus": "notFlagged" if h[31] < 230 else "flagged"},
         }
 
-    def message_fragments(self, fi: int, i: int, mid: str | None = None) -> list[tuple[str, str]]:
-        """(property, JSON text) pairs of make_message(fi, i), in its key order, without a dict."""
-        store = self.store
-        mid = mid or make_id(K_MESSAGE, self.idx, fi, i, store.seed)
-        h = hashlib.blake2b(mid.encode(), digest_size=32).digest()
-        minutes = 10 + int.from_bytes(h[0:4], "big") % (60 * 24 * 280)
-        when = store.anchor_naive - dt.timedelta(minutes=minutes)
-        k = int.from_bytes(h[4:6], "big") % len(store._names)
-        them = store._names_json[k]
-        wk = FOLDERS[fi].well_known
-        sent = wk in ("sentitems", "drafts", "outbox")
-        me = self._me_json
-        nw = len(WORDS)
-        subject = f"{WORDS[h[6] % nw].title()} {WORDS[h[7] % nw]} {WORDS[h[8] % nw]} #{i}"
-        text = LOREM[: 280 + h[9] * (len(LOREM) - 280) // 255]
-        conv = base64.urlsafe_b64encode(hashlib.blake2b(subject.encode(), digest_size=30).digest()).decode()
-        ck = base64.b64encode(h[10:25]).decode()
-        stamp = f'"{when.isoformat()}Z"'
-        sender = me if sent else them
-        return [
-            ("@odata.etag", f'"W/\\"{ck}\\""'),
-            ("id", f'"{mid}"'),
-            ("createdDateTime", stamp),
-            ("lastModifiedDateTime", f'"{(when + dt.timedelta(minutes=1)).isoformat()}Z"'),
-            ("changeKey", f'"{ck}"'),
-            ("categories", "[]" if h[25] < 205 else ('["Blue category"]' if h[25] & 1 else '["Red category"]')),
-            ("receivedDateTime", stamp),
-            ("sentDateTime", f'"{(when - dt.timedelta(seconds=1 + h[26] % 90)).isoformat()}Z"'),
-            ("hasAttachments", "true" if attachment_count(mid) > 0 else "false"),
-            ("internetMessageId", f'"<{mid[5:30]}@{self._domain}>"'),
-            ("subject", f'"{subject}"'),
-            ("bodyPreview", f'"{text[:255]}"'),
-            ("importance", '"normal"' if h[27] < 230 else '"high"'),
-            ("parentFolderId", f'"{self.folder_ids[fi]}"'),
-            ("conversationId", f'"AAQkA{conv}"'),
-            ("conversationIndex", f'"{base64.b64encode(h[:22]).decode()}"'),
-            ("isDeliveryReceiptRequested", "false"),
-            ("isReadReceiptRequested", "false"),
-            ("isRead", "true" if (sent or h[28] < 180) else "false"),
-            ("isDraft", "true" if wk == "drafts" else "false"),
-            ("webLink", f'"https://outlook.office365.com/owa/?ItemID={mid}&exvsurl=1&viewmodel=ReadMessageItem"'),
-            ("inferenceClassification", '"focused"' if h[29] < 205 else '"other"'),
-            ("body", _BODY_PARTS[0] + text + _BODY_PARTS[1] + store._names[k][0] + _BODY_PARTS[2]),
-            ("sender", sender),
-            ("from", sender),
-            ("toRecipients", f"[{them if sent else me}]"),
-            ("ccRecipients", "[]" if h[30] < 180 else f"[{them}]"),
-            ("bccRecipients", "[]"),
-            ("replyTo", "[]"),
-            ("flag", '{"flagStatus":"notFlagged"}' if h[31] < 230 else '{"flagStatus":"flagged"}'),
-        ]
-
     def render_message(self, fi: int, i: int, select: tuple[str, ...] | None = None, mid: str | None = None) -> bytes:
-        """JSON bytes of MESSAGE_SHAPE.project(make_message(fi, i), select), built from fragments."""
-        parts = self.message_fragments(fi, i, mid)
-        if select is not None:
-            d = dict(parts)
-            parts = [("@odata.etag", d["@odata.etag"]), ("id", d["id"])]
-            for key in select:
-                if key in d and key != "id":
-                    parts.append((key, d[key]))
-                elif key != "id" and (unset := MESSAGE_SHAPE.unset_json(key)) is not None:
-                    parts.append((key, unset))
-        return ("{" + ",".join([f'"{key}":{val}' for key, val in parts]) + "}").encode()
+        """JSON bytes of MESSAGE_SHAPE.project(make_message(fi, i), select); computes only the selected properties."""
+        m = _MessageText(self, fi, i, mid or make_id(K_MESSAGE, self.idx, fi, i, self.store.seed))
+        plan, tail = _message_plan(select)
+        return ("".join([head + text(m) for head, text in plan]) + tail).encode()
 
     def find_message(self, mid: str) -> tuple[int, dict[str, Any]] | None:
         """(folder index, message) by id."""

@@ -9,6 +9,18 @@ from o365_pipeline.emulator.mailbox import MESSAGE_SHAPE
 from o365_pipeline.emulator.odata import dumps
 
 SELECT = tuple(sorted(["subject", "from", "toRecipients", "isRead", "flag", "categories", "bodyPreview"]))
+PIPELINE_SELECT = (  # the pipeline's message stream (metadata, no body)
+    "id,subject,from,sender,toRecipients,ccRecipients,receivedDateTime,sentDateTime,hasAttachments,importance,"
+    "isRead,isDraft,parentFolderId,conversationId,internetMessageId,bodyPreview,categories,flag,lastModifiedDateTime"
+).split(",")
+SELECTS = (
+    None,
+    SELECT,
+    ("subject",),
+    ("hasAttachments", "id"),  # the attachment reader's parent stream
+    tuple(sorted(PIPELINE_SELECT)),
+    ("body", "internetMessageHeaders", "isDeliveryReceiptRequested", "replyTo", "uniqueBody"),  # constants, unset
+)
 
 
 def test_fragment_rendering_equals_dict_rendering() -> None:
@@ -18,7 +30,7 @@ def test_fragment_rendering_equals_dict_rendering() -> None:
         for fi in range(len(mb.counts)):
             for i in range(mb.counts[fi]):
                 item = mb.make_message(fi, i)
-                for sel in (None, SELECT, ("subject",)):
+                for sel in SELECTS:
                     assert mb.render_message(fi, i, sel) == dumps(MESSAGE_SHAPE.project(item, sel))
                 checked += 1
     assert checked > 100
