@@ -25,6 +25,7 @@ from dlt.pipeline.exceptions import PipelineStepFailed
 
 from .auth import GraphCredentials
 from .config import PipelineConfig
+from .gc_tuning import fewer_gc_passes
 from .graph.client import GraphClient
 from .graph.errors import SchemaChangeError
 from .graph.pacing import PacingSettings
@@ -218,7 +219,7 @@ def run_sync(
     started = time.perf_counter()
     pipeline = make_pipeline(config)
     pipeline.drop()  # local state is restored from the destination: a crashed run leaves nothing behind
-    with make_client(auth) as client:
+    with make_client(auth) as client, fewer_gc_passes():
         run = SyncRun(client=client, users=config.users, file_format=config.file_format)
         source = o365_source(run, entities=tuple(entities) or config.entities)
         with watch(run) if watch is not None else contextlib.nullcontext(), load_errors(pipeline):

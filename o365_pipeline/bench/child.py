@@ -19,6 +19,7 @@ import orjson
 
 from ..auth import GraphAuth
 from ..config import PipelineConfig
+from ..gc_tuning import fewer_gc_passes
 from ..graph.entities import select_entities
 from ..graph.readers import READERS, ReadContext, Rows
 from ..graph.source import SyncRun
@@ -52,7 +53,7 @@ def run_fetch_scenario(jsonl_dir: Path) -> dict[str, Any]:
     rows = written = 0
     write_seconds = 0.0
     started = time.perf_counter()
-    with make_client(auth) as client:
+    with make_client(auth) as client, fewer_gc_passes():  # as the sync runs
         run = SyncRun(client=client, users=config.users)
         files: list[Path] = []
         for entity in select_entities(config.entities):

@@ -8,6 +8,7 @@ from dagster_dlt.translator import DltResourceTranslatorData
 
 from ..auth import O365Auth
 from ..config import PipelineConfig
+from ..gc_tuning import fewer_gc_passes
 from ..graph.entities import ENTITIES
 from ..graph.source import SyncRun, o365_source
 from ..sync import load_errors, make_client, make_pipeline, purge_mailbox
@@ -75,7 +76,7 @@ def build_raw_assets(
         settings.duckdb_path.parent.mkdir(parents=True, exist_ok=True)
         o365.validate()
         pipeline = make_pipeline(settings, mailbox=mailbox)
-        with make_client(o365) as client, load_errors(pipeline):
+        with make_client(o365) as client, load_errors(pipeline), fewer_gc_passes():
             # A mailbox partition restricts the run to that user: the "users gone" reconcile, which drops
             # every other mailbox's rows, only runs when a run covers all users (readers.per_user).
             run = SyncRun(
