@@ -34,6 +34,7 @@ from .readers import (
     READERS,
     UNREADABLE,
     Drop,
+    Event,
     KeepState,
     Readable,
     ReadContext,
@@ -378,6 +379,13 @@ def _unread_owners(run: SyncRun, skipped: set[str]) -> Callable[[str], bool]:
     return unread
 
 
+def _read(context: ReadContext) -> Iterator[Event]:
+    """The entity's reader, after the first pages of its stored deltaLinks (20 per ``$batch``): on the reader's
+    thread, so the entities of a no-change sync (one page per stream) ask Graph at once, not one after another."""
+    context.prefetched = prefetch(context.client, context.links, delta_headers(context.entity), context.workers)
+    yield from READERS[context.entity.reader](context)
+
+
 def _extract(entity: Entity, run: SyncRun) -> Iterator[list[dict[str, Any]] | pa.Table]:
     """Run the entity's reader; turn its events into rows (Arrow tables for the big entities), state and figures
     on this (dlt's) thread."""
@@ -391,13 +399,12 @@ def _extract(entity: Entity, run: SyncRun) -> Iterator[list[dict[str, Any]] | pa
     context = ReadContext(
         entity, client, run.tenant, dict(links), dict(state), workers=run.workers, parents=stats.parents
     )
-    context.prefetched = prefetch(client, links, delta_headers(entity), run.workers)
     stored = StoredRows(entity.name)
     snapshot = Snapshot(entity, state.get(Snapshot.STATE_KEY)) if entity.strategy == "replace" else None
     pending = PendingTables(layout, run) if layout else None
     skipped: set[str] = set()
     try:
-        for event in in_background(READERS[entity.reader](context)):
+        for event in in_background(_read(context)):
             if event is None:  # nothing ready: dlt goes on with the other entities' pages
                 yield None
             elif isinstance(event, Rows):
