@@ -79,17 +79,27 @@ class Route:
     cost: int = 1
 
 
+_NAMED_GROUP = re.compile(r"(?<!\\)\(\?P<\w+>")
+
+
 class Router:
-    """Routes by method and full-match path regex; named groups become Request.params (percent-decoded)."""
+    """Routes by method and full-match path regex; named groups become Request.params (percent-decoded).
+
+    The first route (in registration order) whose pattern matches wins. Matching runs one alternation of every
+    route's pattern per method (the regex engine tries them in order), not one regex call per route.
+    """
 
     def __init__(self) -> None:
         self.routes: list[Route] = []
+        self._by_method: dict[str, re.Pattern[str]] | None = None
+        self._any: re.Pattern[str] | None = None
 
     def add(self, method: str, pattern: str, handler: Handler, *, name: str, kind: str, cost: int = 1) -> None:
         """Register a route. Graph routes ('directory'/'outlook'/'graph') get the /v1.0 prefix."""
         if kind in ("directory", "outlook", "graph"):
             pattern = re.escape(GRAPH_PREFIX) + pattern
         self.routes.append(Route(method.upper(), re.compile(pattern), handler, name, kind, cost))
+        self._by_method = self._any = None
 
     def graph(
         self, method: str, pattern: str, *, name: str, kind: str = "graph", cost: int = 1
@@ -102,18 +112,29 @@ class Router:
 
         return deco
 
+    def _alternations(self) -> tuple[dict[str, re.Pattern[str]], re.Pattern[str]]:
+        """Per method, and for any method: one regex whose group ``r<index>`` names the matching route."""
+        if self._by_method is None or self._any is None:
+            parts: dict[str, list[str]] = {}
+            for i, route in enumerate(self.routes):
+                alternative = f"(?P<r{i}>{_NAMED_GROUP.sub('(?:', route.pattern.pattern)})"
+                parts.setdefault(route.method, []).append(alternative)
+                parts.setdefault("", []).append(alternative)
+            self._any = re.compile("|".join(parts.pop("", [])) or "(?!)")
+            self._by_method = {method: re.compile("|".join(alts)) for method, alts in parts.items()}
+        return self._by_method, self._any
+
     def match(self, method: str, path: str) -> tuple[Route, dict[str, str]]:
         """Find the route for a request path (without query); raise GraphError 404/405."""
-        allowed = False
-        for route in self.routes:
+        by_method, any_method = self._alternations()
+        pattern = by_method.get(method)
+        found = pattern.fullmatch(path) if pattern is not None else None
+        if found is not None and found.lastgroup is not None:
+            route = self.routes[int(found.lastgroup[1:])]
             m = route.pattern.fullmatch(path)
-            if m is None:
-                continue
-            if route.method != method:
-                allowed = True
-                continue
-            return route, {k: unquote(v) for k, v in m.groupdict().items() if v is not None}
-        if allowed:
+            groups = m.groupdict() if m is not None else {}
+            return route, {k: unquote(v) for k, v in groups.items() if v is not None}
+        if any_method.fullmatch(path) is not None:
             raise GraphError(405, "Request_BadRequest", f"The HTTP method '{method}' is not allowed.")
         if path.startswith(GRAPH_PREFIX):
             seg = path[len(GRAPH_PREFIX) :].strip("/").split("/")[0]
