@@ -452,6 +452,24 @@ class Mailbox:
         item = self.messages(p[2]).get(mid)
         return (p[2], item) if item is not None else None
 
+    def find_message_head(self, mid: str) -> tuple[int, dict[str, Any]] | None:
+        """(folder index, the message's id, hasAttachments and lastModifiedDateTime): what its attachment list
+        derives from, without building a seeded message."""
+        p = parse_id(mid)
+        if not p or p[0] != K_MESSAGE or p[1] != self.idx or p[2] >= len(FOLDERS):
+            return None
+        coll = self.messages(p[2])
+        k = coll.seeded_index(mid) if isinstance(coll, LazyCollection) else None
+        if k is None:
+            return self.find_message(mid)
+        changed = _MessageText(self, p[2], k, mid).when + dt.timedelta(minutes=1)
+        head = {
+            "id": mid,
+            "hasAttachments": attachment_count(mid) > 0,
+            "lastModifiedDateTime": f"{changed.isoformat()}Z",
+        }
+        return p[2], head
+
     def new_message_index(self, fi: int) -> int:
         """A fresh per-folder index for a created or moved message."""
         with self.lock:

@@ -309,14 +309,20 @@ class LazyCollection(Collection):
         """One item by id without materializing the rest."""
         if self._store is not None:
             return self._store.get(item_id)
-        if self._index is None:
-            self._index = {i: k for k, i in enumerate(self._ids)}
-        k = self._index.get(item_id)
+        k = self.seeded_index(item_id)
         return None if k is None else self._make(k)
 
     def count(self) -> int:
         """Number of live items."""
         return len(self._ids) if self._store is None else len(self._store)
+
+    def seeded_index(self, item_id: str) -> int | None:
+        """Position of a seeded item while no item dict exists (None: not here, or materialized)."""
+        if self._store is not None:
+            return None
+        if self._index is None:
+            self._index = {i: k for k, i in enumerate(self._ids)}
+        return self._index.get(item_id)
 
     def positions(self, shape: Shape, select: tuple[str, ...] | None) -> list[bytes | None]:
         """Fast byte rendering while unmaterialized; otherwise the generic path."""
@@ -340,7 +346,7 @@ class TokenCodec:
 
     def encode(self, payload: dict[str, Any]) -> str:
         """Payload -> opaque url-safe token."""
-        raw = json.dumps(payload, separators=(",", ":"), sort_keys=True).encode()
+        raw = orjson.dumps(payload, option=orjson.OPT_SORT_KEYS)
         body = base64.urlsafe_b64encode(raw).rstrip(b"=")
         sig = base64.urlsafe_b64encode(hmac.new(self._key, body, hashlib.sha256).digest()[:12]).rstrip(b"=")
         return (body + b"~" + sig).decode()

@@ -49,3 +49,19 @@ def test_lazy_folder_pages_do_not_build_dicts_until_written() -> None:
     pinned.remove(first["id"])
     assert pinned.materialized
     assert first["id"] not in {json.loads(b)["id"] for b in pinned.rendered(MESSAGE_SHAPE, None)}
+
+
+def test_message_head_equals_the_seeded_message() -> None:
+    emu = Emulator(seed=5, scale="small")
+    mb = next(emu.mailboxes.readable())
+    for fi in range(len(mb.counts)):
+        for i in range(mb.counts[fi]):
+            item = mb.make_message(fi, i)
+            head = mb.find_message_head(item["id"])
+            assert head == (fi, {k: item[k] for k in ("id", "hasAttachments", "lastModifiedDateTime")})
+    mid = next(mb.base_message_ids(0))
+    pinned = mb.pin_messages(0)
+    pinned.upsert(dict(pinned.items[mid], hasAttachments=False), fields=["hasAttachments"])
+    found = mb.find_message_head(mid)
+    assert found is not None and found[1]["hasAttachments"] is False  # a written folder answers from its dicts
+    assert mb.find_message_head(mid[:-4] + "AAA=") is None

@@ -228,9 +228,10 @@ def register(emu: Emulator) -> None:
             prefer=True,
         )
 
-    def message_of(req: Request) -> tuple[Mailbox, dict[str, Any]]:
+    def message_of(req: Request, head: bool = False) -> tuple[Mailbox, dict[str, Any]]:
         mb = box(req)
-        found = mb.find_message(req.params["message"])
+        find = mb.find_message_head if head else mb.find_message
+        found = find(req.params["message"])
         if found is None or ("folder" in req.params and mb.folder_index(req.params["folder"]) != found[0]):
             raise _not_found("message")
         return mb, found[1]
@@ -253,7 +254,7 @@ def register(emu: Emulator) -> None:
 
     @r.graph("GET", rf"{U}/messages/(?P<message>{SEG})/attachments", name="message_attachments", kind="outlook")
     def msg_atts(req: Request) -> Response:
-        mb, item = message_of(req)
+        mb, item = message_of(req, head=True)
         return attachment_list(req, mb, item, f"att:{item['id']}")
 
     @r.graph(
