@@ -63,11 +63,14 @@ def page_size(req: Request, *, default: int, maximum: int, family: str, prefer: 
 
 def page_body(context: str, values: list[bytes], extra: list[tuple[str, Any]], count: int | None = None) -> bytes:
     """{"@odata.context", ["@odata.count"], "value": [...pre-rendered...], extra...} as bytes."""
-    head = b'{"@odata.context":' + dumps(context)
+    parts = [b'{"@odata.context":', dumps(context)]
     if count is not None:
-        head += b',"@odata.count":' + str(count).encode()
-    tail = b"".join(b"," + dumps(k) + b":" + dumps(v) for k, v in extra)
-    return head + b',"value":[' + b",".join(values) + b"]" + tail + b"}"
+        parts += [b',"@odata.count":', str(count).encode()]
+    parts += [b',"value":[', b",".join(values), b"]"]
+    for k, v in extra:
+        parts += [b",", dumps(k), b":", dumps(v)]
+    parts.append(b"}")
+    return b"".join(parts)
 
 
 def list_page(
