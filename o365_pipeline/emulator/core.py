@@ -7,11 +7,11 @@ from __future__ import annotations
 
 import importlib
 import json
+import os
 import pkgutil
 import random
 import secrets
 import sys
-import uuid
 from collections.abc import Callable, Iterable
 from typing import Any
 
@@ -87,7 +87,7 @@ class Emulator:
     # ---- request pipeline ----------------------------------------------------------------------
     def handle(self, req: Request) -> Response:
         """Answer one request (never raises for request errors)."""
-        req.request_id = str(uuid.uuid4())
+        req.request_id = _request_id()
         client_rid = req.header("client-request-id")
         mailbox: str | None = None
         slot = False
@@ -166,6 +166,12 @@ class Emulator:
     def json_response(self, obj: Any, status: int = 200) -> Response:
         """A plain JSON answer."""
         return Response(status, dumps(obj), content_type="application/json; charset=utf-8")
+
+
+def _request_id() -> str:
+    """A random (version 4) GUID, as uuid.uuid4() formats it, without building a UUID object."""
+    h = os.urandom(16).hex()
+    return f"{h[:8]}-{h[8:12]}-4{h[13:16]}-{'89ab'[int(h[16], 16) & 3]}{h[17:20]}-{h[20:]}"
 
 
 _CHALLENGE = (

@@ -348,20 +348,20 @@ class TokenCodec:
         """Payload -> opaque url-safe token."""
         raw = orjson.dumps(payload, option=orjson.OPT_SORT_KEYS)
         body = base64.urlsafe_b64encode(raw).rstrip(b"=")
-        sig = base64.urlsafe_b64encode(hmac.new(self._key, body, hashlib.sha256).digest()[:12]).rstrip(b"=")
-        return (body + b"~" + sig).decode()
+        return (body + b"~" + self._sign(body)).decode()
+
+    def _sign(self, body: bytes) -> bytes:
+        return base64.urlsafe_b64encode(hmac.digest(self._key, body, "sha256")[:12]).rstrip(b"=")
 
     def decode(self, token: str) -> dict[str, Any] | None:
         """Opaque token -> payload, or None when invalid."""
         try:
             body, sig = token.encode().split(b"~", 1)
-            want = base64.urlsafe_b64encode(hmac.new(self._key, body, hashlib.sha256).digest()[:12]).rstrip(b"=")
-            if not hmac.compare_digest(sig, want):
+            if not hmac.compare_digest(sig, self._sign(body)):
                 return None
-            raw = base64.urlsafe_b64decode(body + b"=" * (-len(body) % 4))
-            out = json.loads(raw)
+            out = orjson.loads(base64.urlsafe_b64decode(body + b"=" * (-len(body) % 4)))
             return out if isinstance(out, dict) else None
-        except (ValueError, json.JSONDecodeError):
+        except ValueError:  # also binascii.Error and orjson.JSONDecodeError
             return None
 
 

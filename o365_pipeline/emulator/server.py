@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import email.utils
+import functools
 import shutil
 import socket
 import ssl
 import struct
 import tempfile
 import threading
+import time
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -19,6 +21,16 @@ from .core import Emulator
 from .identity import exports_for_scheme
 from .router import Request, parse_query
 from .tls import TlsFiles, generate_tls, server_context
+
+
+@functools.lru_cache(maxsize=4)
+def _http_date_of(second: int) -> str:
+    return email.utils.formatdate(second, usegmt=True)
+
+
+def _http_date() -> str:
+    """The Date header value (formatted once per second)."""
+    return _http_date_of(int(time.time()))
 
 
 class _Handler(BaseHTTPRequestHandler):
@@ -46,7 +58,7 @@ class _Handler(BaseHTTPRequestHandler):
             f"HTTP/1.1 {resp.status} {reason}",
             f"Content-Type: {resp.content_type}",
             f"Content-Length: {len(resp.body)}",
-            f"Date: {email.utils.formatdate(usegmt=True)}",
+            f"Date: {_http_date()}",
         ]
         lines += [f"{k}: {v}" for k, v in resp.headers]
         if self.close_connection or resp.fault:

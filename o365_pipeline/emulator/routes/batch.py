@@ -9,6 +9,8 @@ import json
 import random
 from typing import TYPE_CHECKING, Any
 
+import orjson
+
 from ..odata import dumps
 from ..router import GRAPH_PREFIX, GraphError, Request, Response, parse_query
 
@@ -24,7 +26,7 @@ def register(emu: Emulator) -> None:
     @emu.router.graph("POST", r"/(?:\$|%24)batch", name="batch", kind="graph")
     def batch(req: Request) -> Response:
         try:
-            doc = json.loads(req.body or b"{}")
+            doc = orjson.loads(req.body or b"{}")
         except ValueError as exc:
             raise GraphError(400, "BadRequest", "Unable to deserialize the batch request body.") from exc
         reqs = doc.get("requests") if isinstance(doc, dict) else None
