@@ -38,6 +38,8 @@ class Entity:
             with their types (dotted paths into nested objects, ``from.emailAddress``; lists as ``json``; the
             first segment may be a key the reader adds, ``user_id``); a property in neither is not stored.
             Empty: dlt infers the table.
+        parent: the entity this one's reader rides on when a run reads both (attachment tables: the parent's
+            reader hands over its changed ids, :mod:`o365_pipeline.graph.feed`); read alone, it reads on its own.
     """
 
     name: str
@@ -54,6 +56,7 @@ class Entity:
     cursor: str | None = None
     page_size: int | None = None
     layout: Mapping[str, DataType] = field(default_factory=dict)
+    parent: str | None = None
 
 
 ATTACHMENT_COLUMNS: dict[str, DataType] = {
@@ -255,6 +258,7 @@ ENTITIES: dict[str, Entity] = {
             select=tuple(ATTACHMENT_COLUMNS),
             page_size=1000,
             layout={"user_id": "text", "message_id": "text"},
+            parent="messages",
         ),
         # ---- calendar --------------------------------------------------------------------------------
         Entity(
@@ -334,6 +338,7 @@ ENTITIES: dict[str, Entity] = {
             select=tuple(ATTACHMENT_COLUMNS),
             page_size=1000,
             layout={"user_id": "text", "event_id": "text"},
+            parent="events",
         ),
         # ---- contacts --------------------------------------------------------------------------------
         Entity(

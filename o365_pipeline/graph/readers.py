@@ -12,7 +12,7 @@ import datetime as dt
 import hashlib
 import os
 import time
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import quote
@@ -74,7 +74,14 @@ class Readable:
     owner: str
 
 
-Event = Rows | KeepState | Drop | Skipped | Readable
+@dataclass(frozen=True)
+class Finished:
+    """A mailbox's work is over (read, or skipped): what an attachment table riding on this reader waits for."""
+
+    owner: str
+
+
+Event = Rows | KeepState | Drop | Skipped | Readable | Finished
 
 UNREADABLE = "unreadable"  # resource state key: {owner: {"code", "since"}}
 
@@ -260,6 +267,10 @@ def per_user(ctx: ReadContext, work: Callable[[TenantUser], Iterator[Event]]) ->
     now = time.time()
 
     def guarded(user: TenantUser) -> Iterator[Event]:
+        yield from read_or_skip(user)
+        yield Finished(user.id)
+
+    def read_or_skip(user: TenantUser) -> Iterator[Event]:
         remembered = known.get(user.id)
         if user.id in skipped:
             yield Skipped(user.id, str(known[user.id].get("code", "")))
@@ -275,13 +286,19 @@ def per_user(ctx: ReadContext, work: Callable[[TenantUser], Iterator[Event]]) ->
             yield Readable(user.id)
 
     users = ctx.tenant.users_for_content()
-    if not ctx.tenant.restricted:  # content of users deleted upstream (or no longer mail-enabled) goes too
-        # (a query of the stored table, so only when the users differ from the last run's)
-        digest = hashlib.blake2b("\n".join(sorted(u.id for u in users)).encode(), digest_size=16).hexdigest()
-        if ctx.state.get("users_digest") != digest:
-            yield Drop(scope={}, parent_column="user_id", parents=tuple(u.id for u in users), other_parents=True)
-            yield KeepState("state", "users_digest", digest)
+    yield from users_gone(ctx, users)
     yield from fan_out(users, guarded, workers=ctx.workers, count=ctx.parents)
+
+
+def users_gone(ctx: ReadContext, users: list[TenantUser]) -> Iterator[Event]:
+    """Drop the content of users deleted upstream (or no longer mail-enabled) when a run covers every user: a
+    query of the stored table, so only when the users differ from the last run's of this table."""
+    if ctx.tenant.restricted:
+        return
+    digest = hashlib.blake2b("\n".join(sorted(u.id for u in users)).encode(), digest_size=16).hexdigest()
+    if ctx.state.get("users_digest") != digest:
+        yield Drop(scope={}, parent_column="user_id", parents=tuple(u.id for u in users), other_parents=True)
+        yield KeepState("state", "users_digest", digest)
 
 
 # ---- tenant-level readers ----------------------------------------------------------------------------
@@ -583,12 +600,11 @@ def read_attachments(ctx: ReadContext) -> Iterator[Event]:
     """Attachment metadata of changed messages/events that have attachments, read through ``$batch``.
 
     Runs its own light delta streams over the parents (``$select=id,hasAttachments`` for messages), so it
-    never depends on another table's run; a changed or deleted parent first drops its stored attachments.
+    never depends on another table's run; a changed or deleted parent first drops its stored attachments. A run
+    that reads the parent table too rides on its reader instead (:mod:`.feed`).
     """
     entity = ctx.entity
     parent = "message" if entity.name == "message_attachments" else "event"
-    parent_column = f"{parent}_id"
-    select = ",".join(entity.select)
 
     known = known_streams(ctx.links)
     headers = delta_headers(ENTITIES[f"{parent}s"])
@@ -629,26 +645,31 @@ def read_attachments(ctx: ReadContext) -> Iterator[Event]:
                 changed += [row["id"] for row in event.rows]
                 with_files += [row["id"] for row in event.rows if row.get("hasAttachments")]
                 if len(with_files) >= 200:  # full batches across the mailbox's folders, bounded memory
-                    yield from flush(user, changed, with_files)
+                    yield from attachments_of(ctx, user.id, changed, with_files)
                     changed, with_files = [], []
-        yield from flush(user, changed, with_files)
-
-    def flush(user: TenantUser, changed: list[str], with_files: list[str]) -> Iterator[Event]:
-        """Drop the stored attachments of changed parents, then read those that have attachments again."""
-        if not changed:
-            return
-        yield Drop(scope={"user_id": user.id}, parent_column=parent_column, parents=tuple(changed))
-        paths = {f"users/{user.id}/{parent}s/{pid}/attachments?$select={select}": pid for pid in with_files}
-        answers = ctx.client.batch_get(list(paths), mailbox=user.id)
-        rows = [
-            shape(item, {"user_id": user.id, parent_column: paths[path]})
-            for path, body in answers.items()
-            for item in body.get("value", [])
-        ]
-        if rows:
-            yield Rows(rows)
+        yield from attachments_of(ctx, user.id, changed, with_files)
 
     return per_user(ctx, work)
+
+
+def attachments_of(ctx: ReadContext, owner: str, changed: Sequence[str], with_files: Sequence[str]) -> Iterator[Event]:
+    """Drop the stored attachments of a mailbox's changed parents, then read those with attachments again
+    (``ctx.entity`` is the attachment table; 20 parents per ``$batch``)."""
+    if not changed:
+        return
+    parent = "message" if ctx.entity.name == "message_attachments" else "event"
+    parent_column = f"{parent}_id"
+    select = ",".join(ctx.entity.select)
+    yield Drop(scope={"user_id": owner}, parent_column=parent_column, parents=tuple(changed))
+    paths = {f"users/{owner}/{parent}s/{pid}/attachments?$select={select}": pid for pid in with_files}
+    answers = ctx.client.batch_get(list(paths), mailbox=owner)
+    rows = [
+        shape(item, {"user_id": owner, parent_column: paths[path]})
+        for path, body in answers.items()
+        for item in body.get("value", [])
+    ]
+    if rows:
+        yield Rows(rows)
 
 
 # ---- readers of group, team, plan and business children ------------------------------------------------

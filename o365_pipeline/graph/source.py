@@ -20,14 +20,17 @@ from typing import Any
 import dlt
 import orjson
 import pyarrow as pa
+from dlt.common.configuration.container import Container
 from dlt.common.normalizers.naming.snake_case import NamingConvention as SnakeCaseNaming
 from dlt.extract.resource import DltResource
+from dlt.extract.source import SourceInjectableContext
 
 from .arrow_rows import LAYOUTS, SEQUENCE_COLUMN, ArrowLayout, TypeMismatch
 from .client import GraphClient, RequestStats
-from .entities import PER_USER_READERS, Entity, select_entities
+from .entities import ENTITIES, PER_USER_READERS, Entity, select_entities
 from .errors import SchemaChangeError
 from .fanout import TaskCount, in_background
+from .feed import ParentFeed, publish, ride
 from .link_state import load_links, store_links
 from .readers import (
     DELETED_COLUMN,
@@ -135,6 +138,7 @@ class SyncRun:
     workers: int = 8
     file_format: str = "parquet"  # dlt's load files; "insert_values" for Postgres, which takes no parquet
     stats: dict[str, EntityStats] = field(default_factory=dict)
+    feeds: dict[str, ParentFeed] = field(default_factory=dict, repr=False)  # by parent entity name
     _tenant: Tenant | None = field(default=None, repr=False)
     _sequence: int = field(default=0, repr=False)
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
@@ -152,6 +156,11 @@ class SyncRun:
             if self._tenant is None:
                 self._tenant = Tenant(self.require_client(), self.users)
             return self._tenant
+
+    def feed(self, parent: str) -> ParentFeed:
+        """The hand-over from ``parent``'s reader to its attachment table's reader (the same one for both)."""
+        with self._lock:
+            return self.feeds.setdefault(parent, ParentFeed(parent))
 
     def numbers(self, count: int) -> int:
         """Reserve ``count`` numbers of the growing sequence that orders replays; returns the first."""
@@ -386,6 +395,19 @@ def _read(context: ReadContext) -> Iterator[Event]:
     yield from READERS[context.entity.reader](context)
 
 
+def _selected() -> set[str]:
+    """Names of the resources this extraction runs (a Dagster run of some assets selects a subset)."""
+    return set(Container()[SourceInjectableContext].source.selected_resources)
+
+
+def _riding(entity: Entity, run: SyncRun) -> tuple[ParentFeed | None, ParentFeed | None]:
+    """(the feed ``entity`` rides on, the feed it publishes to): set when its parent or child runs too."""
+    selected = _selected()
+    rides = run.feed(entity.parent) if entity.parent and entity.parent in selected else None
+    child = next((e for e in ENTITIES.values() if e.parent == entity.name and e.name in selected), None)
+    return rides, run.feed(entity.name) if child else None
+
+
 def _extract(entity: Entity, run: SyncRun) -> Iterator[list[dict[str, Any]] | pa.Table]:
     """Run the entity's reader; turn its events into rows (Arrow tables for the big entities), state and figures
     on this (dlt's) thread."""
@@ -399,12 +421,15 @@ def _extract(entity: Entity, run: SyncRun) -> Iterator[list[dict[str, Any]] | pa
     context = ReadContext(
         entity, client, run.tenant, dict(links), dict(state), workers=run.workers, parents=stats.parents
     )
+    rides, publishes = _riding(entity, run)
+    reader = ride(context, rides) if rides is not None else _read(context)  # a rider asks no delta of its own
+    events = in_background(publish(reader, publishes) if publishes else reader)
     stored = StoredRows(entity.name)
     snapshot = Snapshot(entity, state.get(Snapshot.STATE_KEY)) if entity.strategy == "replace" else None
     pending = PendingTables(layout, run) if layout else None
     skipped: set[str] = set()
     try:
-        for event in in_background(_read(context)):
+        for event in events:
             if event is None:  # nothing ready: dlt goes on with the other entities' pages
                 yield None
             elif isinstance(event, Rows):
@@ -441,6 +466,11 @@ def _extract(entity: Entity, run: SyncRun) -> Iterator[list[dict[str, Any]] | pa
             if gone:
                 yield run.number(gone)
     finally:
+        if publishes is not None:  # before closing the reader: a hand-over waiting on a full feed ends
+            publishes.stop()
+        if rides is not None:
+            rides.abandon()
+        events.close()
         stored.close()
         stats.live = None  # its figures move into the totals below
         stats.requests += client.stats.requests

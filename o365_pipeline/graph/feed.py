@@ -1,0 +1,170 @@
+"""A parent reader's changes handed to its attachment table's reader in the same run (messages ->
+message_attachments, events -> event_attachments), so the parents' delta streams are read once, not twice.
+
+The parent's reader thread publishes, per mailbox, the ids of its changed items (ids only, at most
+``CHUNK_IDS`` per chunk, and at most ``capacity`` chunks waiting: memory stays bounded) plus the state and
+mailbox events the attachment table keeps as its own (deltaLinks, unreadable mailboxes). The attachment reader's
+threads take them; a parent that fails or stops before its end fails the attachment reader too.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import deque
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+from .fanout import fan_out
+from .readers import (
+    DELETED_COLUMN,
+    Event,
+    Finished,
+    KeepState,
+    Readable,
+    ReadContext,
+    Rows,
+    Skipped,
+    attachments_of,
+    users_gone,
+)
+
+CHUNK_IDS = 2000  # changed parent ids per chunk
+CHUNK_WITH_FILES = 200  # parents with attachments per chunk: full $batch requests across a mailbox's folders
+
+
+@dataclass(frozen=True)
+class Changes:
+    """Parents of one mailbox that changed: ``ids`` all of them (created, updated, removed), ``with_files``
+    those present now that have attachments."""
+
+    owner: str
+    ids: tuple[str, ...]
+    with_files: tuple[str, ...]
+
+
+Item = Changes | KeepState | Skipped | Readable | Finished
+
+
+class ParentStopped(RuntimeError):
+    """The parent's reader failed or stopped before its end: the attachment table must not finish either."""
+
+
+class ParentFeed:
+    """A bounded hand-over from one producer (the parent's reader) to any number of consumer threads."""
+
+    def __init__(self, parent: str, capacity: int = 64) -> None:
+        self.parent = parent
+        self._capacity = capacity
+        self._items: deque[Item] = deque()
+        self._cond = threading.Condition()
+        self._ended = False  # the parent's reader reached its end
+        self._error: BaseException | None = None  # ...or failed or stopped before it
+        self._abandoned = False  # no consumer any more: puts are dropped
+
+    def put(self, item: Item) -> None:
+        """Hand ``item`` over, waiting while ``capacity`` items wait (dropped once the exchange is over)."""
+        with self._cond:
+            while len(self._items) >= self._capacity and not self._over():
+                self._cond.wait()
+            if not self._over():
+                self._items.append(item)
+                self._cond.notify_all()
+
+    def get(self) -> Item | None:
+        """The next item; ``None`` once the parent's reader has ended and every item was taken.
+
+        Raises:
+            ParentStopped: the parent's reader failed or stopped before its end.
+        """
+        with self._cond:
+            while not self._items and not self._ended and self._error is None:
+                self._cond.wait()
+            if self._error is not None:
+                raise ParentStopped(f"the {self.parent} reader stopped: {self._error!r}") from self._error
+            if self._items:
+                item = self._items.popleft()
+                self._cond.notify_all()
+                return item
+            return None
+
+    def end(self) -> None:
+        """The parent's reader reached its end: consumers finish once they took every item."""
+        with self._cond:
+            self._ended = True
+            self._cond.notify_all()
+
+    def stop(self, error: BaseException | None = None) -> None:
+        """The parent's side is over (its reader or its resource); before :meth:`end` that fails the consumers."""
+        with self._cond:
+            if not self._ended and self._error is None:
+                self._error = error or RuntimeError(f"the {self.parent} resource closed before its reader ended")
+            self._cond.notify_all()
+
+    def abandon(self) -> None:
+        """The consumer side is over (the attachment resource finished or failed): later puts are dropped."""
+        with self._cond:
+            self._abandoned = True
+            self._items.clear()
+            self._cond.notify_all()
+
+    def _over(self) -> bool:
+        return self._abandoned or self._error is not None
+
+
+def publish(events: Iterator[Event], feed: ParentFeed) -> Iterator[Event]:
+    """Yield the parent reader's ``events`` unchanged, handing what the attachment table needs to ``feed``."""
+    pending: dict[str, tuple[list[str], list[str]]] = {}
+
+    def flush(owner: str) -> None:
+        ids, with_files = pending.pop(owner, ([], []))
+        if ids:
+            feed.put(Changes(owner, tuple(ids), tuple(with_files)))
+
+    try:
+        for event in events:
+            if isinstance(event, Rows):
+                for row in event.rows:
+                    owner = row["user_id"]
+                    ids, with_files = pending.setdefault(owner, ([], []))
+                    ids.append(row["id"])
+                    if not row[DELETED_COLUMN] and row.get("hasAttachments"):
+                        with_files.append(row["id"])
+                    if len(ids) >= CHUNK_IDS or len(with_files) >= CHUNK_WITH_FILES:
+                        flush(owner)
+            elif isinstance(event, Finished):
+                flush(event.owner)
+                feed.put(event)
+            elif isinstance(event, (Skipped, Readable)) or (isinstance(event, KeepState) and event.section == "links"):
+                feed.put(event)
+            # not handed over: a resynced folder's Drop (attachments follow changed parents only), and the users
+            # gone, which the attachment table compares with its own last run (:func:`.readers.users_gone`)
+            yield event
+        for owner in list(pending):
+            flush(owner)
+    except BaseException as exc:
+        feed.stop(exc)
+        raise
+    feed.end()
+
+
+def ride(ctx: ReadContext, feed: ParentFeed) -> Iterator[Event]:
+    """The attachment table's reader in a run that reads its parent too: the parent's changes come from ``feed``
+    (no delta request of its own), the attachments themselves are read as :func:`.readers.read_attachments` does;
+    the parent's deltaLinks and unreadable mailboxes become this table's (its catch-up point when read alone)."""
+    users = ctx.tenant.users_for_content()
+    yield from users_gone(ctx, users)
+    ctx.parents.expect(len(users))
+
+    def take(_: int) -> Iterator[Event]:
+        while (item := feed.get()) is not None:
+            if isinstance(item, Changes):
+                yield from attachments_of(ctx, item.owner, item.ids, item.with_files)
+            elif isinstance(item, Finished):
+                ctx.parents.finish()
+            else:
+                yield item
+
+    try:
+        yield from fan_out(range(ctx.workers), take, workers=ctx.workers)
+    finally:
+        feed.abandon()
