@@ -27,6 +27,8 @@ from .auth import GraphCredentials
 from .config import PipelineConfig
 from .gc_tuning import fewer_gc_passes
 from .graph.client import GraphClient
+from .graph.early_pages import EarlyPages, stored_links
+from .graph.entities import select_entities
 from .graph.errors import SchemaChangeError
 from .graph.pacing import PacingSettings
 from .graph.readers import unreadable_recheck_seconds
@@ -187,6 +189,20 @@ def load_errors(pipeline: dlt.Pipeline) -> Iterator[None]:
         raise error from exc
 
 
+def last_links(pipeline: dlt.Pipeline, entities: Sequence[str]) -> dict[str, dict[str, str]]:
+    """The deltaLinks in the pipeline's local state (the last run's), if readable, of the selected entities that
+    read their own streams (an attachment table riding on its selected parent asks none)."""
+    chosen = select_entities(tuple(entities))
+    selected = {entity.name for entity in chosen}
+    names = {entity.name for entity in chosen if entity.parent not in selected}
+    try:
+        links = stored_links(pipeline.state)
+    except Exception as exc:  # a local state that cannot be read is dropped and restored anyway
+        log.debug("local pipeline state not readable (%s): no early first pages", exc)
+        return {}
+    return {name: entity_links for name, entity_links in links.items() if name in names}
+
+
 @dataclass
 class SyncReport:
     """What a headless sync did, per entity."""
@@ -218,12 +234,18 @@ def run_sync(
     config.duckdb_path.parent.mkdir(parents=True, exist_ok=True)
     started = time.perf_counter()
     pipeline = make_pipeline(config)
+    selected = tuple(entities) or config.entities
+    previous = {} if full_refresh else last_links(pipeline, selected)
     pipeline.drop()  # local state is restored from the destination: a crashed run leaves nothing behind
     with make_client(auth) as client, fewer_gc_passes():
         run = SyncRun(client=client, users=config.users, file_format=config.file_format)
-        source = o365_source(run, entities=tuple(entities) or config.entities)
-        with watch(run) if watch is not None else contextlib.nullcontext(), load_errors(pipeline):
-            load_info = pipeline.run(source, refresh="drop_resources" if full_refresh else None)
+        run.early = EarlyPages(previous, run.view, run.workers)  # while dlt restores its state
+        try:
+            source = o365_source(run, entities=selected)
+            with watch(run) if watch is not None else contextlib.nullcontext(), load_errors(pipeline):
+                load_info = pipeline.run(source, refresh="drop_resources" if full_refresh else None)
+        finally:
+            run.early.close()
     load_info.raise_on_failed_jobs()
     for name, stats in run.stats.items():
         log.info("%s: %s", name, stats.as_metadata())

@@ -27,6 +27,7 @@ from dlt.extract.source import SourceInjectableContext
 
 from .arrow_rows import LAYOUTS, SEQUENCE_COLUMN, ArrowLayout, TypeMismatch
 from .client import GraphClient, RequestStats
+from .early_pages import EarlyPages
 from .entities import ENTITIES, PER_USER_READERS, Entity, select_entities
 from .errors import SchemaChangeError
 from .fanout import TaskCount, in_background
@@ -139,6 +140,8 @@ class SyncRun:
     file_format: str = "parquet"  # dlt's load files; "insert_values" for Postgres, which takes no parquet
     stats: dict[str, EntityStats] = field(default_factory=dict)
     feeds: dict[str, ParentFeed] = field(default_factory=dict, repr=False)  # by parent entity name
+    early: EarlyPages | None = field(default=None, repr=False)  # first pages asked before dlt started
+    _views: dict[str, GraphClient] = field(default_factory=dict, repr=False)
     _tenant: Tenant | None = field(default=None, repr=False)
     _sequence: int = field(default=0, repr=False)
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
@@ -148,6 +151,13 @@ class SyncRun:
         if self.client is None:
             raise RuntimeError("this o365 source was built without a Graph client; build a fresh one per run")
         return self.client
+
+    def view(self, entity: str) -> GraphClient:
+        """The client as one entity uses it: its own request counters, the same for the whole run."""
+        with self._lock:
+            if entity not in self._views:
+                self._views[entity] = self.require_client().view()
+            return self._views[entity]
 
     @property
     def tenant(self) -> Tenant:
@@ -388,10 +398,13 @@ def _unread_owners(run: SyncRun, skipped: set[str]) -> Callable[[str], bool]:
     return unread
 
 
-def _read(context: ReadContext) -> Iterator[Event]:
-    """The entity's reader, after the first pages of its stored deltaLinks (20 per ``$batch``): on the reader's
-    thread, so the entities of a no-change sync (one page per stream) ask Graph at once, not one after another."""
-    context.prefetched = prefetch(context.client, context.links, delta_headers(context.entity), context.workers)
+def _read(context: ReadContext, early: EarlyPages | None) -> Iterator[Event]:
+    """The entity's reader, after the first pages of its stored deltaLinks (20 per ``$batch``; those asked
+    before dlt started taken first): on the reader's thread, so the entities of a no-change sync (one page per
+    stream) ask Graph at once, not one after another."""
+    pages = early.take(context.entity.name, context.links) if early is not None else {}
+    rest = {key: link for key, link in context.links.items() if key not in pages}
+    context.prefetched = pages | prefetch(context.client, rest, delta_headers(context.entity), context.workers)
     yield from READERS[context.entity.reader](context)
 
 
@@ -412,7 +425,7 @@ def _extract(entity: Entity, run: SyncRun) -> Iterator[list[dict[str, Any]] | pa
     """Run the entity's reader; turn its events into rows (Arrow tables for the big entities), state and figures
     on this (dlt's) thread."""
     layout = LAYOUTS.get(entity.name)
-    client = run.require_client().view()
+    client = run.view(entity.name)
     state = dlt.current.resource_state()
     links = load_links(state)
     stats = run.stats.setdefault(entity.name, EntityStats())
@@ -422,7 +435,7 @@ def _extract(entity: Entity, run: SyncRun) -> Iterator[list[dict[str, Any]] | pa
         entity, client, run.tenant, dict(links), dict(state), workers=run.workers, parents=stats.parents
     )
     rides, publishes = _riding(entity, run)
-    reader = ride(context, rides) if rides is not None else _read(context)  # a rider asks no delta of its own
+    reader = ride(context, rides) if rides is not None else _read(context, run.early)  # a rider asks no delta
     events = in_background(publish(reader, publishes) if publishes else reader)
     stored = StoredRows(entity.name)
     snapshot = Snapshot(entity, state.get(Snapshot.STATE_KEY)) if entity.strategy == "replace" else None
