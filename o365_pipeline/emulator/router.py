@@ -144,7 +144,14 @@ class Router:
 
 def parse_query(raw: str) -> dict[str, str]:
     """Query string to a dict (last value wins), keeping blank values."""
-    return dict(parse_qsl(raw, keep_blank_values=True))
+    if "%" in raw or "+" in raw:
+        return dict(parse_qsl(raw, keep_blank_values=True))
+    out: dict[str, str] = {}
+    for pair in raw.split("&"):  # nothing to unquote: what parse_qsl gives, without its per-pair work
+        if pair:
+            name, _, value = pair.partition("=")
+            out[name] = value
+    return out
 
 
 # Path-segment patterns shared by route modules.

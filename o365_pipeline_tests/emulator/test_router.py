@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from urllib.parse import parse_qsl
+
 import pytest
 
-from o365_pipeline.emulator.router import SEG, GraphError, Handler, Request, Response, Router
+from o365_pipeline.emulator.router import SEG, GraphError, Handler, Request, Response, Router, parse_query
 
 
 def _handler(name: str) -> Handler:
@@ -35,3 +37,11 @@ def test_first_matching_route_wins_and_params_are_decoded() -> None:
     with pytest.raises(GraphError) as err:
         r.match("GET", "/elsewhere")
     assert err.value.status == 404
+
+
+@pytest.mark.parametrize(
+    "raw",
+    ["", "a", "a=", "=b", "a=1&a=2", "&&a=1&", "a=b=c", "x&y=1", "a=%20b&c=d+e", "a=1;b=2", "$select=id,name&$top=5"],
+)
+def test_parse_query_is_parse_qsl_keeping_blanks(raw: str) -> None:
+    assert parse_query(raw) == dict(parse_qsl(raw, keep_blank_values=True))
