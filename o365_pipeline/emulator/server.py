@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import email.utils
 import functools
+import http.client
 import shutil
 import socket
 import ssl
@@ -33,6 +34,34 @@ def _http_date() -> str:
     return _http_date_of(int(time.time()))
 
 
+MAX_HEADER_LINE = 65536  # http.client's limits for a header line and the number of header lines
+MAX_HEADERS = 100
+
+
+def _read_headers(rfile: Any) -> http.client.HTTPMessage:
+    """A request's header block as http.client.parse_headers returns it (same limits and values: leading blanks
+    dropped, folded lines appended), split by a plain loop instead of the email parser."""
+    headers = http.client.HTTPMessage()
+    name, value = "", ""
+    for _ in range(MAX_HEADERS):
+        line = rfile.readline(MAX_HEADER_LINE + 1)
+        if len(line) > MAX_HEADER_LINE:
+            raise http.client.LineTooLong("header line")
+        if line in (b"\r\n", b"\n", b""):
+            if name:
+                headers[name] = value.rstrip("\r\n")
+            return headers
+        text = line.decode("iso-8859-1")
+        if text[0] in " \t" and name:
+            value += text
+            continue
+        if name:
+            headers[name] = value.rstrip("\r\n")
+        name, _, value = text.partition(":")
+        value = value.lstrip(" \t")
+    raise http.client.HTTPException(f"got more than {MAX_HEADERS} headers")
+
+
 class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
     server_version = "o365-emulator"
@@ -42,6 +71,60 @@ class _Handler(BaseHTTPRequestHandler):
 
     def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - stdlib signature
         return
+
+    def parse_request(self) -> bool:
+        """BaseHTTPRequestHandler.parse_request with the header block split by a plain loop instead of the
+        email parser (~30 us a request); same checks and answers (400, 505, 431, Connection, Expect)."""
+        self.command = None  # type: ignore[assignment]
+        self.request_version = self.default_request_version
+        self.close_connection = True
+        self.requestline = requestline = str(self.raw_requestline, "iso-8859-1").rstrip("\r\n")
+        words = requestline.split()
+        if not words:
+            return False
+        if len(words) >= 3:
+            version = words[-1]
+            try:
+                parts = version[5:].split(".") if version.startswith("HTTP/") else []
+                if len(parts) != 2 or not all(n.isdigit() and len(n) <= 10 for n in parts):
+                    raise ValueError(version)
+                number = (int(parts[0]), int(parts[1]))
+            except ValueError:
+                self.send_error(HTTPStatus.BAD_REQUEST, f"Bad request version ({version!r})")
+                return False
+            self.close_connection = number < (1, 1)
+            if number >= (2, 0):
+                self.send_error(HTTPStatus.HTTP_VERSION_NOT_SUPPORTED, f"Invalid HTTP version ({version[5:]})")
+                return False
+            self.request_version = version
+        if not 2 <= len(words) <= 3:
+            self.send_error(HTTPStatus.BAD_REQUEST, f"Bad request syntax ({requestline!r})")
+            return False
+        self.command, self.path = words[0], words[1]
+        if len(words) == 2:
+            self.close_connection = True
+            if self.command != "GET":
+                self.send_error(HTTPStatus.BAD_REQUEST, f"Bad HTTP/0.9 request type ({self.command!r})")
+                return False
+        if self.path.startswith("//"):
+            self.path = "/" + self.path.lstrip("/")
+        try:
+            self.headers = _read_headers(self.rfile)
+        except http.client.LineTooLong as err:
+            self.send_error(HTTPStatus.REQUEST_HEADER_FIELDS_TOO_LARGE, "Line too long", str(err))
+            return False
+        except http.client.HTTPException as err:
+            self.send_error(HTTPStatus.REQUEST_HEADER_FIELDS_TOO_LARGE, "Too many headers", str(err))
+            return False
+        conntype = self.headers.get("Connection", "").lower()
+        if conntype == "close":
+            self.close_connection = True
+        elif conntype == "keep-alive":
+            self.close_connection = False
+        expect = self.headers.get("Expect", "")
+        if expect.lower() == "100-continue" and self.request_version >= "HTTP/1.1":
+            return self.handle_expect_100()
+        return True
 
     def _dispatch(self) -> None:
         path, _, raw_q = self.path.partition("?")
