@@ -246,6 +246,9 @@ def _message_plan(select: tuple[str, ...] | None) -> tuple[list[tuple[str, Calla
     return plan, literal + "}"
 
 
+_EPOCH = dt.datetime(1970, 1, 1)
+
+
 class LRU:
     """Bounded cache of generated (unmutated) collections, sized by item count."""
 
@@ -305,6 +308,7 @@ class Mailbox:
         self.calendar_ids = [make_id(K_CAL, self.idx, i, 0, seed) for i in range(len(CALENDARS))]
         self._domain = self.address.split("@")[-1]
         self._me_json = f'{{"emailAddress":{{"name":{_js(self.name)},"address":{_js(self.address)}}}}}'
+        self._series_facts: dict[int, tuple[int, str, str]] = {}
         self.pinned: dict[tuple[str, ...], Collection] = {}
         self.next_index: dict[tuple[str, ...], int] = {}
         self.lock = threading.RLock()
@@ -559,31 +563,26 @@ class Mailbox:
         self, series: int, k: int, *, first_day: int = 0, exception: bool = False, eid: str | None = None
     ) -> dict[str, Any]:
         """A single event (series == SINGLE) or occurrence k of a weekly series."""
-        seed = self.store.seed
-        eid = eid or make_id(K_EVENT, self.idx, series, k, seed)
+        store = self.store
+        eid = eid or make_id(K_EVENT, self.idx, series, k, store.seed)
         rng = random.Random(eid)
         if series == SINGLE:
-            start = self.store.anchor + dt.timedelta(days=rng.randint(-290, 290), hours=rng.randint(7, 17))
+            start = store.anchor_naive + dt.timedelta(days=rng.randint(-290, 290), hours=rng.randint(7, 17))
             kind, master, subject = "singleInstance", None, f"{rng.choice(WORDS).title()} {rng.choice(WORDS)}"
             n_att = attachment_count(eid)
         else:
-            srng = random.Random(f"series:{seed}:{self.idx}:{series}")
-            hour = srng.randint(8, 16)
-            start = self.store.anchor + dt.timedelta(days=first_day + 7 * k, hours=hour)
-            if exception:
-                start += dt.timedelta(hours=1)
+            hour, master, subject = self._series(series)
+            start = store.anchor_naive + dt.timedelta(days=first_day + 7 * k, hours=hour + (1 if exception else 0))
             kind = "exception" if exception else "occurrence"
-            master = make_id(K_EVENT, self.idx, series, 0xFFFFFFFF, seed)
-            subject = f"Weekly {srng.choice(WORDS)} sync"
             n_att = 0
         end = start + dt.timedelta(minutes=rng.choice([30, 60, 90]))
-        other = self.store.contact_name(rng)
+        other = store.contact_name(rng)
         ck = base64.b64encode(hashlib.blake2b(eid.encode(), digest_size=15).digest()).decode()
         return {
             "@odata.etag": f'W/"{ck}"',
             "id": eid,
-            "createdDateTime": iso(self.store.anchor - dt.timedelta(days=300)),
-            "lastModifiedDateTime": iso(self.store.anchor - dt.timedelta(days=rng.randint(1, 299))),
+            "createdDateTime": store.days_before[300],
+            "lastModifiedDateTime": store.days_before[rng.randint(1, 299)],
             "changeKey": ck,
             "categories": [],
             "transactionId": None,
@@ -609,8 +608,8 @@ class Mailbox:
             "isOnlineMeeting": False,
             "responseStatus": {"response": "organizer", "time": "0001-01-01T00:00:00Z"},
             "body": {"contentType": "html", "content": f"<html><body><p>{LOREM[:200]}</p></body></html>"},
-            "start": {"dateTime": start.strftime("%Y-%m-%dT%H:%M:%S.0000000"), "timeZone": "UTC"},
-            "end": {"dateTime": end.strftime("%Y-%m-%dT%H:%M:%S.0000000"), "timeZone": "UTC"},
+            "start": {"dateTime": start.isoformat() + ".0000000", "timeZone": "UTC"},  # whole minutes
+            "end": {"dateTime": end.isoformat() + ".0000000", "timeZone": "UTC"},
             "location": {"displayName": f"Room {rng.randint(1, 40)}", "locationType": "default"},
             "locations": [],
             "recurrence": None,
@@ -622,10 +621,20 @@ class Mailbox:
                 }
             ],
             "organizer": {"emailAddress": {"name": self.name, "address": self.address}},
-            "_start": start.timestamp(),
-            "_end": end.timestamp(),
+            "_start": (start - _EPOCH).total_seconds(),  # what .timestamp() of the UTC datetime gives
+            "_end": (end - _EPOCH).total_seconds(),
             "_attachments": n_att,
         }
+
+    def _series(self, series: int) -> tuple[int, str, str]:
+        """(hour, master id, subject) of a weekly series: what every occurrence shares."""
+        facts = self._series_facts.get(series)
+        if facts is None:
+            srng = random.Random(f"series:{self.store.seed}:{self.idx}:{series}")
+            hour = srng.randint(8, 16)
+            master = make_id(K_EVENT, self.idx, series, 0xFFFFFFFF, self.store.seed)
+            facts = self._series_facts[series] = (hour, master, f"Weekly {srng.choice(WORDS)} sync")
+        return facts
 
     def base_event_ids(self) -> Iterator[str]:
         """Ids of the seeded event instances (same order as the generated collection, no bodies)."""
@@ -736,6 +745,7 @@ class MailboxStore:
         now = dt.datetime.now(dt.UTC)
         self.anchor = dt.datetime(now.year, now.month, now.day, tzinfo=dt.UTC)
         self.anchor_naive = self.anchor.replace(tzinfo=None)
+        self.days_before = [iso(self.anchor - dt.timedelta(days=d)) for d in range(301)]  # event timestamps
         self.lru = LRU(lru_items)
         self.warm_state = "off"  # off | running | done (see warm())
         self.warm_items = 0

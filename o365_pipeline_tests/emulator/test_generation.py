@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 
 from o365_pipeline.emulator.core import Emulator
@@ -65,3 +66,23 @@ def test_message_head_equals_the_seeded_message() -> None:
     found = mb.find_message_head(mid)
     assert found is not None and found[1]["hasAttachments"] is False  # a written folder answers from its dicts
     assert mb.find_message_head(mid[:-4] + "AAA=") is None
+
+
+def test_event_times_agree_with_their_internal_timestamps() -> None:
+    emu = Emulator(seed=5, scale="small")
+    store = emu.mailboxes
+    checked = 0
+    for mb in store.readable():
+        masters: dict[str, tuple[str, str]] = {}
+        for e in mb.events().items.values():
+            for key in ("start", "end"):
+                when = dt.datetime.strptime(e[key]["dateTime"], "%Y-%m-%dT%H:%M:%S.0000000").replace(tzinfo=dt.UTC)
+                assert when.timestamp() == e[f"_{key}"] and e[key]["timeZone"] == "UTC"
+            assert e["createdDateTime"] == (store.anchor - dt.timedelta(days=300)).strftime("%Y-%m-%dT%H:%M:%SZ")
+            changed = dt.datetime.strptime(e["lastModifiedDateTime"], "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=dt.UTC)
+            assert 1 <= (store.anchor - changed).days <= 299 and changed.time() == dt.time(0)
+            if e["seriesMasterId"]:  # occurrences of a series share its subject and hour (exceptions move +1 h)
+                hour = int(e["start"]["dateTime"][11:13]) - (e["type"] == "exception")
+                assert masters.setdefault(e["seriesMasterId"], (e["subject"], hour)) == (e["subject"], hour)
+            checked += 1
+    assert checked > 100
