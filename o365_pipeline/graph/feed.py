@@ -52,7 +52,7 @@ class ParentStopped(RuntimeError):
 class ParentFeed:
     """A bounded hand-over from one producer (the parent's reader) to any number of consumer threads."""
 
-    def __init__(self, parent: str, capacity: int = 64) -> None:
+    def __init__(self, parent: str, capacity: int = 16) -> None:
         self.parent = parent
         self._capacity = capacity
         self._items: deque[Item] = deque()
