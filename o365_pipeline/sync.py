@@ -72,8 +72,10 @@ def make_pipeline(config: PipelineConfig, mailbox: str | None = None) -> dlt.Pip
     partition.
 
     Its name includes the dataset so two datasets never share local state; dlt also keeps the state in the
-    destination, where the next run restores it from.
+    destination, where the next run restores it from. The staging tables a merge loads through are emptied
+    once the load is done: they held a second copy of every row loaded (twice the DuckDB file to write).
     """
+    dlt.config["load.truncate_staging_dataset"] = True
     return dlt.pipeline(
         pipeline_name=pipeline_name(config, mailbox),
         destination=make_destination(config),

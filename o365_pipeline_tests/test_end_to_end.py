@@ -72,4 +72,10 @@ def test_headless_sync_prints_figures_and_equals_truth(emulator: EmulatorServer,
     assert done.returncode == 0, done.stderr[-2000:]
     assert "users" in done.stdout and "requests" in done.stdout
     assert_equals_truth(emulator)
+    staging = f"{os.environ.get('O365_DATASET', 'o365_raw')}_staging"  # the merges' scratch copies, emptied
+    with duckdb.connect(os.environ["O365_DUCKDB_PATH"], read_only=True) as con:
+        tables = con.execute("select table_name from information_schema.tables where table_schema = ?", [staging])
+        names = [row[0] for row in tables.fetchall() if not row[0].startswith("_dlt")]
+        full = [n for n in names if con.execute(f'select count(*) from {staging}."{n}"').fetchone() != (0,)]
+        assert names and not full, full
     assert o365_env["O365_OAUTH_CLIENT_SECRET"] not in done.stdout + done.stderr
