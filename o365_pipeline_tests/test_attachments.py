@@ -71,3 +71,13 @@ def test_attachment_tables_ride_on_their_parents_and_read_alone_after_rides(
     mutate(tenant, seed=3)
     sync(monkeypatch, PARENTS + ATTACHMENTS)  # the parents catch up over two mutations, the attachments ride
     assert_equal_truth(tenant, PARENTS + ATTACHMENTS)
+
+    mutate(tenant, seed=4)
+    sync(monkeypatch, PARENTS)  # the parents move on alone: their next changes do not hold these
+    mutate(tenant, seed=5)
+    sync(monkeypatch, PARENTS + ATTACHMENTS)  # the attachments catch up on their own streams while riding
+    assert_equal_truth(tenant, PARENTS + ATTACHMENTS)
+    admin(tenant, "POST", "stats/reset")
+    sync(monkeypatch, PARENTS + ATTACHMENTS)  # ...and ride alone from then on
+    asked = admin(tenant, "GET", "stats").json()["by_route"]["messages_delta"]
+    assert 0 < sum(asked.values()) <= stored_links()["messages"]

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from .fanout import fan_out
 from .readers import (
     DELETED_COLUMN,
+    Drop,
     Event,
     Finished,
     KeepState,
@@ -147,15 +148,22 @@ def publish(events: Iterator[Event], feed: ParentFeed) -> Iterator[Event]:
     feed.end()
 
 
-def ride(ctx: ReadContext, feed: ParentFeed) -> Iterator[Event]:
+def ride(ctx: ReadContext, feed: ParentFeed, catch_up: Iterator[Event] | None = None) -> Iterator[Event]:
     """The attachment table's reader in a run that reads its parent too: the parent's changes come from ``feed``
     (no delta request of its own), the attachments themselves are read as :func:`.readers.read_attachments` does;
-    the parent's deltaLinks and unreadable mailboxes become this table's (its catch-up point when read alone)."""
+    the parent's deltaLinks and unreadable mailboxes become this table's (its catch-up point when read alone).
+
+    ``catch_up`` is this table's own reader, run alongside when its stored links are not the parent's (one of the
+    two was run alone since): its changes and the parent's together cover both positions; only its rows count.
+    """
     users = ctx.tenant.users_for_content()
     yield from users_gone(ctx, users)
     ctx.parents.expect(len(users))
 
-    def take(_: int) -> Iterator[Event]:
+    def take(worker: int) -> Iterator[Event]:
+        if worker < 0 and catch_up is not None:
+            yield from (event for event in catch_up if _caught_up(event))
+            return
         while (item := feed.get()) is not None:
             if isinstance(item, Changes):
                 yield from attachments_of(ctx, item.owner, item.ids, item.with_files)
@@ -164,7 +172,14 @@ def ride(ctx: ReadContext, feed: ParentFeed) -> Iterator[Event]:
             else:
                 yield item
 
+    workers = [*([-1] if catch_up is not None else []), *range(ctx.workers)]
     try:
-        yield from fan_out(range(ctx.workers), take, workers=ctx.workers)
+        yield from fan_out(workers, take, workers=len(workers))
     finally:
         feed.abandon()
+
+
+def _caught_up(event: Event) -> bool:
+    """What a catch-up reader adds to a ride: attachment rows and drops per parent (links, unreadable mailboxes
+    and users gone come from the ride)."""
+    return isinstance(event, Rows) or (isinstance(event, Drop) and event.parent_column != "user_id")

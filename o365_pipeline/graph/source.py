@@ -435,7 +435,11 @@ def _extract(entity: Entity, run: SyncRun) -> Iterator[list[dict[str, Any]] | pa
         entity, client, run.tenant, dict(links), dict(state), workers=run.workers, parents=stats.parents
     )
     rides, publishes = _riding(entity, run)
-    reader = ride(context, rides) if rides is not None else _read(context, run.early)  # a rider asks no delta
+    if rides is None:
+        reader = _read(context, run.early)
+    else:  # a rider asks no delta of its own, unless it must catch up to where its parent's links start
+        behind = entity.parent is not None and links != load_links(dlt.current.resource_state(entity.parent))
+        reader = ride(context, rides, _read(context, run.early) if behind else None)
     events = in_background(publish(reader, publishes) if publishes else reader)
     stored = StoredRows(entity.name)
     snapshot = Snapshot(entity, state.get(Snapshot.STATE_KEY)) if entity.strategy == "replace" else None
