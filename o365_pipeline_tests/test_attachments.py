@@ -81,3 +81,16 @@ def test_attachment_tables_ride_on_their_parents_and_read_alone_after_rides(
     sync(monkeypatch, PARENTS + ATTACHMENTS)  # ...and ride alone from then on
     asked = admin(tenant, "GET", "stats").json()["by_route"]["messages_delta"]
     assert 0 < sum(asked.values()) <= stored_links()["messages"]
+
+
+def test_a_resynced_parent_stream_drops_the_attachments_of_parents_gone_meanwhile(
+    tenant: EmulatorServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    sync(monkeypatch, PARENTS + ATTACHMENTS)
+    before = {table: truth(tenant)[table]["ids_sha256"] for table in ATTACHMENTS}
+    ops = [{"entity": entity, "op": "delete", "count": 40} for entity in ("messages", "events")]
+    admin(tenant, "POST", "mutate", {"seed": 3, "ops": ops})
+    assert all(truth(tenant)[table]["ids_sha256"] != before[table] for table in ATTACHMENTS)
+    admin(tenant, "POST", "faults", {"expire_delta": 1.0})  # full rounds, which do not list what was deleted
+    sync(monkeypatch, PARENTS + ATTACHMENTS)
+    assert_equal_truth(tenant, PARENTS + ATTACHMENTS)

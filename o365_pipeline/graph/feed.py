@@ -137,8 +137,9 @@ def publish(events: Iterator[Event], feed: ParentFeed) -> Iterator[Event]:
                 feed.put(event)
             elif isinstance(event, (Skipped, Readable)) or (isinstance(event, KeepState) and event.section == "links"):
                 feed.put(event)
-            # not handed over: a resynced folder's Drop (attachments follow changed parents only), and the users
-            # gone, which the attachment table compares with its own last run (:func:`.readers.users_gone`)
+            elif isinstance(event, Drop) and event.parent_column is None and "user_id" in event.scope:
+                feed.put(event)  # a resynced stream: its stored parents not in the full round are gone
+            # not handed over: the users gone, which the attachment table compares with its own last run
             yield event
         for owner in list(pending):
             flush(owner)
@@ -169,6 +170,8 @@ def ride(ctx: ReadContext, feed: ParentFeed, catch_up: Iterator[Event] | None = 
                 yield from attachments_of(ctx, item.owner, item.ids, item.with_files)
             elif isinstance(item, Finished):
                 ctx.parents.finish()
+            elif isinstance(item, Drop):  # attachments of the resynced stream's stored parents not kept
+                yield resynced(ctx, item)
             else:
                 yield item
 
@@ -177,6 +180,20 @@ def ride(ctx: ReadContext, feed: ParentFeed, catch_up: Iterator[Event] | None = 
         yield from fan_out(workers, take, workers=len(workers))
     finally:
         feed.abandon()
+
+
+def resynced(ctx: ReadContext, drop: Drop) -> Drop:
+    """The attachment table's drop for a resynced parent stream's: attachments of the parents stored within its
+    scope (a mail folder, a mailbox's calendar) that its full round no longer returned."""
+    parent = str(ctx.entity.parent)
+    within = {column: value for column, value in drop.scope.items() if column != "user_id"}
+    return Drop(
+        {"user_id": drop.scope["user_id"]},
+        parent_column=f"{parent.removesuffix('s')}_id",
+        parents=tuple(drop.keep),
+        other_parents=True,
+        parents_in=(parent, within),
+    )
 
 
 def _caught_up(event: Event) -> bool:

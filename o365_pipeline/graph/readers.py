@@ -53,6 +53,7 @@ class Drop:
     parent_column: str | None = None
     parents: tuple[str, ...] = ()
     other_parents: bool = False  # drop rows whose parent is NOT one of ``parents`` (users gone upstream)
+    parents_in: tuple[str, Mapping[str, str]] | None = None  # only parents stored in that table within that scope
 
 
 @dataclass(frozen=True)

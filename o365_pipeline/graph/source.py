@@ -254,10 +254,16 @@ class StoredRows:
         columns = [*drop.scope, *([drop.parent_column] if drop.parent_column else [])]
         where = [f"{column} = %s" for column in drop.scope]
         args: list[Any] = list(drop.scope.values())
-        if drop.parent_column:
+        if drop.parent_column and not (drop.other_parents and not drop.parents and drop.parents_in):
             placeholders = ", ".join(["%s"] * len(drop.parents)) or "null"
             where.append(f"{drop.parent_column} {'not in' if drop.other_parents else 'in'} ({placeholders})")
             args += list(drop.parents)
+        if drop.parent_column and drop.parents_in:  # parents a resynced stream of the parent table covers
+            table, within = drop.parents_in
+            scope = {**drop.scope, **within}
+            parents = f"select id from {self._client.make_qualified_table_name(table)}"
+            where.append(f"{drop.parent_column} in ({parents} where {' and '.join(f'{c} = %s' for c in scope)})")
+            args += list(scope.values())
         name = self._client.make_qualified_table_name(self.table)
         query = f"select {', '.join(['id', *columns])} from {name}"
         rows = self._client.execute_sql(query + (f" where {' and '.join(where)}" if where else ""), *args) or []

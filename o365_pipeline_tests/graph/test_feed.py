@@ -27,7 +27,8 @@ def test_the_parent_events_pass_unchanged_and_the_feed_gets_ids_per_mailbox() ->
     events: list[Event] = [
         Rows([message("a", 1, files=True), message("b", 2), message("a", 3)]),
         KeepState("links", "a/inbox", "https://link"),
-        Drop(scope={"user_id": "a", "parent_folder_id": "inbox"}, keep=frozenset({"m1"})),  # a resync: not passed
+        Drop(scope={"user_id": "a", "parent_folder_id": "inbox"}, keep=frozenset({"m1"})),  # a resync
+        Drop(scope={}, parent_column="user_id", parents=("a", "c"), other_parents=True),  # users gone: not passed
         Rows([message("a", 4, deleted=True)]),
         Finished("a"),
         Skipped("c", "MailboxNotEnabledForRESTAPI", since=1.0),
@@ -37,6 +38,7 @@ def test_the_parent_events_pass_unchanged_and_the_feed_gets_ids_per_mailbox() ->
     assert list(publish(iter(events), feed)) == events
     assert drain(feed) == [
         KeepState("links", "a/inbox", "https://link"),
+        Drop(scope={"user_id": "a", "parent_folder_id": "inbox"}, keep=frozenset({"m1"})),
         Changes("a", ("m1", "m3", "m4"), ("m1",)),
         Finished("a"),
         Skipped("c", "MailboxNotEnabledForRESTAPI", since=1.0),
