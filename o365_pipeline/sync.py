@@ -19,13 +19,14 @@ from typing import Any
 import dlt
 import duckdb
 from dlt.common.pipeline import LoadInfo
+from dlt.common.runtime.collector import NullCollector
 from dlt.common.schema.exceptions import DataValidationError
 from dlt.destinations.impl.duckdb.configuration import DuckDbCredentials
 from dlt.pipeline.exceptions import PipelineStepFailed
 
 from .auth import GraphCredentials
 from .config import PipelineConfig
-from .gc_tuning import fewer_gc_passes
+from .gc_tuning import fewer_gc_passes, release_freed_memory
 from .graph.client import GraphClient
 from .graph.early_pages import EarlyPages, stored_links
 from .graph.entities import select_entities
@@ -80,7 +81,18 @@ def make_pipeline(config: PipelineConfig, mailbox: str | None = None) -> dlt.Pip
         pipeline_name=pipeline_name(config, mailbox),
         destination=make_destination(config),
         dataset_name=config.dataset,
+        progress=ReleaseBetweenSteps(),
     )
+
+
+class ReleaseBetweenSteps(NullCollector):
+    """dlt's progress hook used to hand the memory a step freed back to the OS before the next one (normalize,
+    load) allocates its own: extraction's parsed pages were freed but kept by the allocators, and DuckDB's load
+    came on top of them (bench-scale full sync: peak RSS 584-601 -> ~550 MB)."""
+
+    def _start(self, step: str) -> None:
+        if step.startswith(("Normalize", "Load")):
+            release_freed_memory()
 
 
 def make_destination(config: PipelineConfig) -> Any:
