@@ -107,6 +107,17 @@ class DeltaPage:
     delta_link: str | None
 
 
+@dataclass(frozen=True)
+class SentRequest:
+    """One request as the client sent it (before the token): what :meth:`GraphClient.send_as_is` sends again."""
+
+    method: str
+    url: str
+    params: dict[str, str]
+    headers: dict[str, str]
+    json: Any
+
+
 class GraphClient:
     """Talks to ``{graph_root}/v1.0`` with a bearer token from ``token_provider``.
 
@@ -142,6 +153,8 @@ class GraphClient:
         self._backoff_base = backoff_base
         self._backoff_cap = backoff_cap
         self._global = threading.BoundedSemaphore(max_in_flight)
+        self.max_in_flight = max_in_flight
+        self.request_log: list[SentRequest] | None = None  # set to a list to record every request (benchmarks)
         self._per_mailbox = self.pacing.mailbox_concurrency
         self._mailboxes: dict[str, threading.BoundedSemaphore] = defaultdict(
             lambda: threading.BoundedSemaphore(self._per_mailbox)
@@ -226,6 +239,8 @@ class GraphClient:
         """
         url = self.url(path)
         where = urlsplit(url).path
+        if self.request_log is not None:
+            self.request_log.append(SentRequest(method, url, dict(params or {}), dict(headers or {}), json))
         mailboxes: Mapping[str, int] = inner if inner is not None else ({mailbox: 1} if mailbox else {})
         refreshed = False
         last: GraphError | None = None
@@ -286,6 +301,13 @@ class GraphClient:
             time.sleep(wait)
         assert last is not None
         raise last
+
+    def send_as_is(self, sent: SentRequest) -> tuple[int, int]:
+        """Send a recorded request once: no pacing, retry or parsing (the benchmark's fetch limit). Returns the
+        answer's status and body size."""
+        headers = {"Authorization": f"Bearer {self._bearer()}", **sent.headers}
+        response = self._http.request(sent.method, sent.url, params=sent.params, headers=headers, json=sent.json)
+        return response.status_code, len(response.content)
 
     def get(self, path: str, **kwargs: Any) -> dict[str, Any]:
         """GET one page or object."""
