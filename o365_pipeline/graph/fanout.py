@@ -42,6 +42,27 @@ class _Failure(Generic[T]):
         self.error = error
 
 
+def _put(out: queue.Queue[object], item: object, stop: threading.Event) -> bool:
+    """Put ``item`` into the bounded ``out``, waiting for room until ``stop`` is set; whether it went in."""
+    while not stop.is_set():
+        try:
+            out.put(item, timeout=0.2)
+            return True
+        except queue.Full:
+            continue
+    return False
+
+
+def _stop_and_drain(stop: threading.Event, out: queue.Queue[object], producer: threading.Thread) -> None:
+    """Tell the producer to stop and drain ``out`` until it has, so one blocked on a full queue sees ``stop``."""
+    stop.set()
+    while producer.is_alive():
+        try:
+            out.get(timeout=0.1)
+        except queue.Empty:
+            pass
+
+
 def fan_out(
     tasks: Iterable[T],
     work: Callable[[T], Iterator[Item]],
@@ -66,13 +87,7 @@ def fan_out(
     def run(task: T) -> None:
         try:
             for item in work(task):
-                while not stop.is_set():
-                    try:
-                        out.put(item, timeout=0.2)
-                        break
-                    except queue.Full:
-                        continue
-                if stop.is_set():
+                if not _put(out, item, stop):
                     return
             if count is not None:
                 count.finish()
@@ -97,12 +112,7 @@ def fan_out(
                 raise item.error
             yield item  # type: ignore[misc]
     finally:
-        stop.set()
-        while runner.is_alive():  # drain so blocked producers can see `stop` and finish
-            try:
-                out.get(timeout=0.1)
-            except queue.Empty:
-                pass
+        _stop_and_drain(stop, out, runner)
 
 
 def in_background(items: Iterator[Item], *, buffer: int = 64) -> Iterator[Item | None]:
@@ -118,13 +128,7 @@ def in_background(items: Iterator[Item], *, buffer: int = 64) -> Iterator[Item |
     def produce() -> None:
         try:
             for item in items:
-                while not stop.is_set():
-                    try:
-                        out.put(item, timeout=0.2)
-                        break
-                    except queue.Full:
-                        continue
-                if stop.is_set():
+                if not _put(out, item, stop):
                     return
             out.put(_DONE)
         except BaseException as exc:  # handed to the consumer, which raises it
@@ -149,9 +153,4 @@ def in_background(items: Iterator[Item], *, buffer: int = 64) -> Iterator[Item |
                 raise item.error
             yield item  # type: ignore[misc]
     finally:
-        stop.set()
-        while producer.is_alive():  # drain so a blocked producer can see `stop` and finish
-            try:
-                out.get(timeout=0.1)
-            except queue.Empty:
-                pass
+        _stop_and_drain(stop, out, producer)
