@@ -53,6 +53,25 @@ def _put(out: queue.Queue[object], item: object, stop: threading.Event) -> bool:
     return False
 
 
+def _received(out: queue.Queue[object], *, wait: bool) -> Iterator[object | None]:
+    """What producers put into ``out`` until they are done (``None`` whenever nothing is there yet, unless
+    ``wait``); a producer's failure is raised here."""
+    while True:
+        if wait:
+            item = out.get()
+        else:
+            try:
+                item = out.get_nowait()
+            except queue.Empty:
+                yield None
+                continue
+        if item is _DONE:
+            return
+        if isinstance(item, _Failure):
+            raise item.error
+        yield item
+
+
 def _stop_and_drain(stop: threading.Event, out: queue.Queue[object], producer: threading.Thread) -> None:
     """Tell the producer to stop and drain ``out`` until it has, so one blocked on a full queue sees ``stop``."""
     stop.set()
@@ -104,13 +123,7 @@ def fan_out(
     runner = threading.Thread(target=run_all, name="graph-fanout", daemon=True)
     runner.start()
     try:
-        while True:
-            item = out.get()
-            if item is _DONE:
-                return
-            if isinstance(item, _Failure):
-                raise item.error
-            yield item  # type: ignore[misc]
+        yield from _received(out, wait=True)  # type: ignore[misc]
     finally:
         _stop_and_drain(stop, out, runner)
 
@@ -141,16 +154,6 @@ def in_background(items: Iterator[Item], *, buffer: int = 64) -> Iterator[Item |
     producer = threading.Thread(target=produce, name="graph-reader", daemon=True)
     producer.start()
     try:
-        while True:
-            try:
-                item = out.get_nowait()
-            except queue.Empty:
-                yield None
-                continue
-            if item is _DONE:
-                return
-            if isinstance(item, _Failure):
-                raise item.error
-            yield item  # type: ignore[misc]
+        yield from _received(out, wait=False)  # type: ignore[misc]
     finally:
         _stop_and_drain(stop, out, producer)
