@@ -17,8 +17,9 @@ from typing import Any
 
 from . import permissions
 from .identity import APP_ROLES, IdentityProvider
+from .inject import Injector
 from .odata import SeqClock, TokenCodec, dumps, error_body
-from .router import GraphError, RawError, Request, Response, Router
+from .router import GraphError, RawError, Request, Response, Route, Router
 from .scales import get_scale
 from .tenant import Directory
 from .throttle import Faults, Stats, Throttle
@@ -53,6 +54,7 @@ class Emulator:
         self.stats = Stats()
         self.faults = Faults(faults, seed)
         self.throttle = Throttle(throttle)
+        self.inject = Injector()
         self.directory = Directory(seed, self.scale, self.clock, users)
         self.identity = IdentityProvider(
             seed=seed, tenant_id=self.directory.tenant_id, tenant_domain=self.directory.domain
@@ -128,7 +130,7 @@ class Emulator:
                 if self.faults.hit("504"):  # a gateway timeout: no Retry-After, the client backs off itself
                     self.stats.fault("504")
                     raise GraphError(504, "GatewayTimeout", "The gateway did not receive a timely response.")
-            resp = route.handler(req)
+            resp = self._answer(req, route)
             if route.kind in GRAPH_KINDS:
                 if self.faults.hit("reset"):
                     self.stats.fault("reset")
@@ -151,6 +153,11 @@ class Emulator:
         resp.headers.append(("client-request-id", client_rid or req.request_id))
         self.stats.record(route_name, resp.status, len(resp.body), throttled)
         return resp
+
+    def _answer(self, req: Request, route: Route) -> Response:
+        """The route's answer, or what an injected rule (POST /_emulator/inject) makes of it."""
+        rule = self.inject.take(req) if route.kind in GRAPH_KINDS else None
+        return route.handler(req) if rule is None else rule.respond(req, route.handler)
 
     # ---- admin helpers ------------------------------------------------------------------------
     def truth(self) -> dict[str, Any]:
