@@ -10,6 +10,7 @@ import sys
 import threading
 from types import FrameType
 
+from .latency import parse_latency
 from .scales import SCALES
 from .throttle import parse_faults
 
@@ -25,6 +26,11 @@ def _parser() -> argparse.ArgumentParser:
     s.add_argument("--scale", choices=sorted(SCALES), default="small")
     s.add_argument("--faults", default="", help="e.g. '429=0.05,503=0.02,reset=0.01' or a JSON object")
     s.add_argument("--throttle", action="store_true")
+    s.add_argument(
+        "--latency",
+        default="",
+        help="Graph's response time, e.g. '150ms+1ms/item' (jitter 0.3) or '150ms+1ms/item,jitter=0.2'; off by default",
+    )
     s.add_argument("--scheme", default="AzureServicePrincipal")
     s.add_argument("--state-dir", default=None)
     return p
@@ -41,6 +47,7 @@ def main(argv: list[str]) -> int:
 
     try:
         faults = parse_faults(args.faults)
+        latency = parse_latency(args.latency)
         server = EmulatorServer(
             seed=args.seed,
             scale=args.scale,
@@ -51,6 +58,7 @@ def main(argv: list[str]) -> int:
             state_dir=args.state_dir,
             host=args.host,
             port=args.port,
+            latency=latency,
         )
     except ValueError as exc:
         print(f"emulator: {exc}", file=sys.stderr)

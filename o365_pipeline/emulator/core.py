@@ -12,14 +12,16 @@ import pkgutil
 import random
 import secrets
 import sys
+import time
 from collections.abc import Callable, Iterable
 from typing import Any
 
 from . import permissions
 from .identity import APP_ROLES, IdentityProvider
 from .inject import Injector
+from .latency import Latency, LatencyModel, items_in
 from .odata import SeqClock, TokenCodec, dumps, error_body
-from .router import GraphError, RawError, Request, Response, Route, Router
+from .router import GRAPH_PREFIX, GraphError, RawError, Request, Response, Route, Router
 from .scales import get_scale
 from .tenant import Directory
 from .throttle import Faults, Stats, Throttle
@@ -41,6 +43,7 @@ class Emulator:
         throttle: bool = False,
         faults: dict[str, float] | None = None,
         scheme: str = "AzureServicePrincipal",
+        latency: LatencyModel | None = None,
     ) -> None:
         if users is not None and users < 1:
             raise ValueError(f"--users: must be at least 1, got {users}")
@@ -55,6 +58,7 @@ class Emulator:
         self.faults = Faults(faults, seed)
         self.throttle = Throttle(throttle)
         self.inject = Injector()
+        self.latency = Latency(latency or LatencyModel(), seed)
         self.directory = Directory(seed, self.scale, self.clock, users)
         self.identity = IdentityProvider(
             seed=seed, tenant_id=self.directory.tenant_id, tenant_domain=self.directory.domain
@@ -89,6 +93,7 @@ class Emulator:
     # ---- request pipeline ----------------------------------------------------------------------
     def handle(self, req: Request) -> Response:
         """Answer one request (never raises for request errors)."""
+        started = time.monotonic()
         req.request_id = _request_id()
         client_rid = req.header("client-request-id")
         mailbox: str | None = None
@@ -146,7 +151,10 @@ class Emulator:
             print(f"emulator: {req.method} {req.path}: {type(exc).__name__}: {exc}", file=sys.stderr)
             body = error_body("InternalServerError", "An internal server error occurred.", req.request_id, client_rid)
             resp = Response(500, body)
-        finally:
+        try:
+            if self.latency.model.enabled and req.path.startswith(GRAPH_PREFIX):
+                resp = self._delay(req, resp, started, mailbox, client_rid)
+        finally:  # the mailbox's concurrency slot is held while the answer is "on its way", as in Graph
             if slot and mailbox:
                 self.throttle.release(mailbox)
         resp.headers.append(("request-id", req.request_id))
@@ -158,6 +166,24 @@ class Emulator:
         """The route's answer, or what an injected rule (POST /_emulator/inject) makes of it."""
         rule = self.inject.take(req) if route.kind in GRAPH_KINDS else None
         return route.handler(req) if rule is None else rule.respond(req, route.handler)
+
+    def _delay(self, req: Request, resp: Response, started: float, mailbox: str | None, rid: str) -> Response:
+        """Apply the latency model: a 504 when too slow, else wait out the modelled time (inner $batch
+        requests only note it: the batch schedules them)."""
+        if req.route_is_batch:  # the batch's own schedule of its inner answers (each checked for 504 alone)
+            seconds = resp.delay
+        else:
+            seconds = self.latency.seconds(items_in(resp.status, resp.body), "$select" in req.query)
+        if self.latency.timed_out(seconds) and not req.route_is_batch:
+            self.stats.fault("latency_504")
+            seconds = self.latency.timeout_seconds
+            message = "The gateway did not receive a timely response."
+            resp = Response(504, error_body("GatewayTimeout", message, req.request_id, rid))
+        resp.delay = seconds
+        self.stats.delayed(mailbox, seconds)
+        if not req.in_batch:
+            time.sleep(max(0.0, seconds - (time.monotonic() - started)))
+        return resp
 
     # ---- admin helpers ------------------------------------------------------------------------
     def truth(self) -> dict[str, Any]:

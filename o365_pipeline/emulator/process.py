@@ -38,8 +38,11 @@ class EmulatorProcess:
         users: int | None = None,
         throttle: bool = False,
         seed: int | None = None,
+        latency: str = "",
     ) -> None:
         self.args = ["--scale", scale, "--state-dir", str(state_dir)]
+        if latency:  # e.g. "150ms+1ms/item" (emulator serve --latency)
+            self.args += ["--latency", latency]
         if seed is not None:
             self.args += ["--seed", str(seed)]
         if users:

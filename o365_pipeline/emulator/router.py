@@ -25,10 +25,16 @@ class Request:
     claims: dict[str, Any] | None = None
     request_id: str = ""
     raw_query: str = ""
+    in_batch: bool = False  # an inner request of $batch: its latency is scheduled by the batch, not slept
 
     def header(self, name: str, default: str = "") -> str:
         """A header value by case-insensitive name."""
         return self.headers.get(name.lower(), default)
+
+    @property
+    def route_is_batch(self) -> bool:
+        """Is this the $batch envelope itself?"""
+        return self.route is not None and self.route.name == "batch"
 
 
 @dataclass
@@ -41,6 +47,7 @@ class Response:
     content_type: str = "application/json; odata.metadata=minimal; odata.streaming=true; IEEE754Compatible=false"
     # set by the fault layer: "reset" closes the connection, "truncate" sends half the body
     fault: str = ""
+    delay: float = 0.0  # modelled Graph latency in seconds (latency.py); $batch sets its own from its inner ones
 
 
 class GraphError(Exception):

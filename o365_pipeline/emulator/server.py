@@ -20,6 +20,7 @@ from typing import Any
 
 from .core import Emulator
 from .identity import exports_for_scheme
+from .latency import LatencyModel
 from .router import Request, parse_query
 from .tls import TlsFiles, generate_tls, server_context
 
@@ -211,8 +212,11 @@ class EmulatorServer:
         state_dir: str | Path | None = None,
         host: str = "127.0.0.1",
         port: int = 0,
+        latency: LatencyModel | None = None,
     ) -> None:
-        self.emu = Emulator(seed=seed, scale=scale, users=users, throttle=throttle, faults=faults, scheme=scheme)
+        self.emu = Emulator(
+            seed=seed, scale=scale, users=users, throttle=throttle, faults=faults, scheme=scheme, latency=latency
+        )
         self.scheme = scheme
         self.host = host
         self.port = port

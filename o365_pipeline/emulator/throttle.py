@@ -91,6 +91,8 @@ class Stats:
             self.faults: dict[str, int] = defaultdict(int)
             self.bytes_sent = 0
             self.started = time.time()
+            self.latency_seconds = 0.0  # modelled Graph latency summed over answers (inner $batch ones included)
+            self.latency_by_mailbox: dict[str, float] = defaultdict(float)
 
     def record(self, route: str, status: int, nbytes: int, throttled: bool = False) -> None:
         """Count one answered request."""
@@ -100,6 +102,13 @@ class Stats:
             self.bytes_sent += nbytes
             if throttled:
                 self.throttled += 1
+
+    def delayed(self, mailbox: str | None, seconds: float) -> None:
+        """Count one answer's modelled latency (per mailbox for Outlook routes)."""
+        with self._lock:
+            self.latency_seconds += seconds
+            if mailbox:
+                self.latency_by_mailbox[mailbox] += seconds
 
     def fault(self, kind: str) -> None:
         """Count an injected fault."""
@@ -116,6 +125,11 @@ class Stats:
                 "faults": dict(self.faults),
                 "by_route": {r: dict(s) for r, s in sorted(self.by_route.items())},
                 "seconds": round(time.time() - self.started, 3),
+                "latency": {
+                    "seconds": round(self.latency_seconds, 3),
+                    "slowest_mailbox_seconds": round(max(self.latency_by_mailbox.values(), default=0.0), 3),
+                    "by_mailbox": {m: round(s, 3) for m, s in sorted(self.latency_by_mailbox.items())},
+                },
             }
 
 

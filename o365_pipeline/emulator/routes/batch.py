@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 import orjson
 
+from ..latency import batch_seconds
 from ..odata import dumps
 from ..router import GRAPH_PREFIX, GraphError, Request, Response, parse_query
 
@@ -45,19 +46,25 @@ def register(emu: Emulator) -> None:
                     raise GraphError(400, "BadRequest", f"Request '{r['id']}' depends on an unknown or later id.")
         status: dict[str, int] = {}
         answers: list[bytes] = []
+        timing: list[tuple[float, bool, list[int]]] = []  # each inner answer's latency, for the batch's own
         for r in reqs:
             rid = str(r["id"])
+            depends = [ids.index(str(d)) for d in r.get("dependsOn") or []]
             failed = [d for d in r.get("dependsOn") or [] if status.get(str(d), 500) >= 400]
             if failed:
                 status[rid] = 424
                 answers.append(_answer(rid, 424, {}, _err("FailedDependency", "A dependent request failed.")))
+                timing.append((0.0, False, depends))
                 continue
-            code, answer = _run_inner(emu, req, r)
+            code, answer, inner = _run_inner(emu, req, r)
             status[rid] = code
             answers.append(answer)
+            timing.append((inner.delay, inner.outlook, depends))
         random.Random(req.request_id).shuffle(answers)
         body = b'{"responses":[' + b",".join(answers) + b"]}"
-        return Response(200, body, content_type="application/json; charset=utf-8")
+        resp = Response(200, body, content_type="application/json; charset=utf-8")
+        resp.delay = batch_seconds(timing)
+        return resp
 
 
 def _err(code: str, message: str) -> dict[str, Any]:
@@ -81,13 +88,24 @@ class Raw:
         self.data = data
 
 
-def _run_inner(emu: Emulator, outer: Request, r: dict[str, Any]) -> tuple[int, bytes]:
-    """(status, answer JSON) of one inner request."""
+class Inner:
+    """What the batch's latency needs of one inner answer: its modelled seconds, and whether Outlook ran it."""
+
+    __slots__ = ("delay", "outlook")
+
+    def __init__(self, delay: float = 0.0, outlook: bool = False) -> None:
+        self.delay = delay
+        self.outlook = outlook
+
+
+def _run_inner(emu: Emulator, outer: Request, r: dict[str, Any]) -> tuple[int, bytes, Inner]:
+    """(status, answer JSON, timing) of one inner request."""
     rid = str(r["id"])
     method = str(r.get("method", "")).upper()
     url = str(r.get("url", ""))
     if not method or not url or url.lower().startswith(("http:", "https:")):
-        return 400, _answer(rid, 400, {}, _err("BadRequest", "Each batch request needs a method and a relative url."))
+        bad = _err("BadRequest", "Each batch request needs a method and a relative url.")
+        return 400, _answer(rid, 400, {}, bad), Inner()
     path, _, raw_q = ("/" + url.lstrip("/")).partition("?")
     if path.startswith(GRAPH_PREFIX + "/"):
         path = path[len(GRAPH_PREFIX) :]
@@ -95,8 +113,9 @@ def _run_inner(emu: Emulator, outer: Request, r: dict[str, Any]) -> tuple[int, b
     headers.setdefault("authorization", outer.header("authorization"))
     body = r.get("body")
     raw_body = b"" if body is None else (body.encode() if isinstance(body, str) else dumps(body))
-    inner = Request(method, GRAPH_PREFIX + path, parse_query(raw_q), headers, raw_body, raw_query=raw_q)
+    inner = Request(method, GRAPH_PREFIX + path, parse_query(raw_q), headers, raw_body, raw_query=raw_q, in_batch=True)
     resp = emu.handle(inner)
+    timing = Inner(resp.delay, inner.route is not None and inner.route.kind == "outlook")
     hdrs = {k: v for k, v in resp.headers if k.lower() in ("retry-after", "location", "preference-applied")}
     hdrs["Content-Type"] = resp.content_type.split(";")[0] if resp.body else "text/plain"
     parsed: Any = None
@@ -107,4 +126,4 @@ def _run_inner(emu: Emulator, outer: Request, r: dict[str, Any]) -> tuple[int, b
             parsed = json.loads(resp.body)
         except ValueError:
             parsed = resp.body.decode("utf-8", "replace")
-    return resp.status, _answer(rid, resp.status, hdrs, parsed)
+    return resp.status, _answer(rid, resp.status, hdrs, parsed), timing
