@@ -7,8 +7,12 @@ import contextlib
 import logging
 import sys
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 from .config import PipelineConfig, SettingError, split_list
+
+if TYPE_CHECKING:
+    from .shards import Shard
 
 
 def _sync(args: argparse.Namespace) -> int:
@@ -16,19 +20,25 @@ def _sync(args: argparse.Namespace) -> int:
     from .graph.entities import select_entities
     from .graph.source import SyncRun
     from .progress import SyncProgress, progress_seconds
+    from .shards import MAILBOX_ENTITIES
     from .sync import run_sync
 
     config = PipelineConfig.from_env()
     entities = split_list(args.entities)
     seconds = progress_seconds(args.progress_seconds)
     names = [entity.name for entity in select_entities(entities or config.entities)]
+    if args.shard:
+        names = [name for name in names if name in MAILBOX_ENTITIES]
 
     def watch(run: SyncRun) -> contextlib.AbstractContextManager[object]:
         if not seconds:
             return contextlib.nullcontext()
         return SyncProgress(run, names, sys.stderr, seconds, live=sys.stderr.isatty())
 
-    report = run_sync(GraphAuth.from_env(), config, entities=entities, full_refresh=args.full_refresh, watch=watch)
+    shard = _shard(args.shard)
+    report = run_sync(
+        GraphAuth.from_env(), config, entities=entities, full_refresh=args.full_refresh, watch=watch, shard=shard
+    )
     print(
         f"{'entity':<28}{'rows':>10}{'deleted':>9}{'pages':>8}{'requests':>10}{'throttled':>11}{'retries':>9}"
         f"{'skipped':>9}{'seconds':>9}"
@@ -40,6 +50,22 @@ def _sync(args: argparse.Namespace) -> int:
         )
     print(f"synced {len(report.stats)} entities in {report.seconds:.1f} s")
     return 0
+
+
+def _shard(key: str | None) -> Shard | None:
+    """The shard of ``--shard`` (``shard_03of16``), or None.
+
+    Raises:
+        SettingError: the key is not a shard key.
+    """
+    from .shards import Shard
+
+    if not key:
+        return None
+    try:
+        return Shard.parse(key)
+    except ValueError as exc:
+        raise SettingError("--shard", str(exc)) from None
 
 
 def _test_connection(args: argparse.Namespace) -> int:
@@ -92,6 +118,11 @@ def _parser() -> argparse.ArgumentParser:
         "--progress-seconds",
         default=None,
         help="seconds between progress lines when not on a terminal (default O365_PROGRESS_SECONDS, else 10; 0: off)",
+    )
+    sync.add_argument(
+        "--shard",
+        default=None,
+        help="read one mailbox shard (e.g. shard_03of16) of the per-mailbox tables with its own state",
     )
     sync.set_defaults(handler=_sync)
     bench = commands.add_parser("bench", help="the benchmark harness: prints a table, writes bench/results.json")

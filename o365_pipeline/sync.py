@@ -25,7 +25,7 @@ from dlt.destinations.impl.duckdb.configuration import DuckDbCredentials
 from dlt.pipeline.exceptions import PipelineStepFailed
 
 from .auth import GraphCredentials
-from .config import PipelineConfig
+from .config import PipelineConfig, SettingError
 from .gc_tuning import fewer_gc_passes, release_freed_memory
 from .graph.client import GraphClient
 from .graph.early_pages import EarlyPages, stored_links
@@ -34,32 +34,39 @@ from .graph.errors import SchemaChangeError
 from .graph.pacing import PacingSettings
 from .graph.readers import unreadable_recheck_seconds
 from .graph.source import EntityStats, SyncRun, o365_source
+from .shards import MAILBOX_ENTITIES, MAILBOX_SHARDS, Shard, concurrent_runs, share_of_budget
 
 log = logging.getLogger(__name__)
 
 PIPELINE_NAME = "o365"
 
 
-def make_client(auth: GraphCredentials) -> GraphClient:
+def make_client(auth: GraphCredentials, runs: int | None = None) -> GraphClient:
     """A Graph client for the configured cloud, trusting ``O365_CA_BUNDLE``, with tokens from ``auth``, paced to
-    the request limits of ``O365_GRAPH_LIMIT`` and ``O365_MAILBOX_LIMIT``. A bad budget setting fails here, before
-    any work, with one line naming it."""
+    the request limits of ``O365_GRAPH_LIMIT`` (this run's share: ``O365_CONCURRENT_RUNS``) and
+    ``O365_MAILBOX_LIMIT``. A bad budget setting fails here, before any work, with one line naming it.
+
+    ``runs``: the runs sharing the budget when the caller knows it (a Dagster run: its instance's run queue);
+    ``O365_CONCURRENT_RUNS`` when set wins, as the operator's word."""
     unreadable_recheck_seconds()
     return GraphClient(
         auth.endpoints().graph_root,
         lambda force_refresh: auth.get_token(force_refresh=force_refresh),
         auth.tls_verify(),
-        pacing=PacingSettings.from_env(),
+        pacing=share_of_budget(PacingSettings.from_env(), concurrent_runs(fallback=runs)),
     )
 
 
-def pipeline_name(config: PipelineConfig, mailbox: str | None = None) -> str:
-    """``o365_<dataset>``, or ``o365_<dataset>__mbx_<mailbox>_<hash>`` for one mailbox partition.
+def pipeline_name(config: PipelineConfig, mailbox: str | None = None, shard: Shard | None = None) -> str:
+    """``o365_<dataset>``, ``o365_<dataset>__mbx_<mailbox>_<hash>`` for one mailbox partition, or
+    ``o365_<dataset>__shard_03of16`` for one mailbox shard.
 
-    A mailbox partition has its own pipeline, hence its own dlt state (deltaLinks) both locally and in the
-    destination's ``_dlt_pipeline_state``: partition runs never overwrite each other's state.
+    A mailbox partition or shard has its own pipeline, hence its own dlt state (deltaLinks) both locally and in
+    the destination's ``_dlt_pipeline_state``: partition runs never overwrite each other's state.
     """
     name = f"{PIPELINE_NAME}_{config.dataset}"
+    if shard is not None:
+        return f"{name}__{shard.key}"
     if mailbox is None:
         return name
     if not mailbox.strip():
@@ -68,9 +75,9 @@ def pipeline_name(config: PipelineConfig, mailbox: str | None = None) -> str:
     return f"{name}__mbx_{slug}_{hashlib.sha256(mailbox.encode()).hexdigest()[:8]}"
 
 
-def make_pipeline(config: PipelineConfig, mailbox: str | None = None) -> dlt.Pipeline:
+def make_pipeline(config: PipelineConfig, mailbox: str | None = None, shard: Shard | None = None) -> dlt.Pipeline:
     """The dlt pipeline loading into ``O365_DUCKDB_PATH`` (or Postgres), schema ``O365_DATASET``; one per mailbox
-    partition.
+    partition or shard.
 
     Its name includes the dataset so two datasets never share local state; dlt also keeps the state in the
     destination, where the next run restores it from. The staging tables a merge loads through are emptied
@@ -78,8 +85,8 @@ def make_pipeline(config: PipelineConfig, mailbox: str | None = None) -> dlt.Pip
     """
     dlt.config["load.truncate_staging_dataset"] = True
     return dlt.pipeline(
-        pipeline_name=pipeline_name(config, mailbox),
-        destination=make_destination(config),
+        pipeline_name=pipeline_name(config, mailbox, shard),
+        destination=make_destination(config, shard),
         dataset_name=config.dataset,
         progress=ReleaseBetweenSteps(),
     )
@@ -95,16 +102,21 @@ class ReleaseBetweenSteps(NullCollector):
             release_freed_memory()
 
 
-def make_destination(config: PipelineConfig) -> Any:
+def make_destination(config: PipelineConfig, shard: Shard | None = None) -> Any:
     """DuckDB at ``O365_DUCKDB_PATH``, or Postgres (``O365_DESTINATION=postgres``) reached with ``O365_PG_*``
-    or, without ``O365_PG_HOST``, dlt's own config (``DESTINATION__POSTGRES__CREDENTIALS``)."""
+    or, without ``O365_PG_HOST``, dlt's own config (``DESTINATION__POSTGRES__CREDENTIALS``).
+
+    A shard loads through its own staging schema (``<dataset>_staging__shard_03of16``): a merge empties the
+    staging tables it loads through, and shard runs load side by side."""
+    staging = {"staging_dataset_name_layout": f"%s_staging__{shard.key}"} if shard is not None else {}
     if config.destination == "duckdb":
         return dlt.destinations.duckdb(
-            DuckDbCredentials(str(config.duckdb_path), global_config={"memory_limit": config.duckdb_memory_limit})
+            DuckDbCredentials(str(config.duckdb_path), global_config={"memory_limit": config.duckdb_memory_limit}),
+            **staging,
         )
     pg = config.postgres
     if pg is None:
-        return dlt.destinations.postgres()
+        return dlt.destinations.postgres(**staging)
     credentials = {
         "drivername": "postgresql",
         "host": pg["host"],
@@ -113,7 +125,7 @@ def make_destination(config: PipelineConfig) -> Any:
         "password": pg.get("password") or "",  # dlt wants one even where the server trusts
         "database": pg.get("dbname") or "postgres",
     }
-    return dlt.destinations.postgres(credentials=credentials)
+    return dlt.destinations.postgres(credentials=credentials, **staging)
 
 
 def purge_mailbox(pipeline: dlt.Pipeline, mailbox: str, tables: Sequence[str]) -> int:
@@ -217,6 +229,25 @@ def last_links(pipeline: dlt.Pipeline, entities: Sequence[str]) -> dict[str, dic
     return {name: entity_links for name, entity_links in links.items() if name in names}
 
 
+def sharded_entities(selected: Sequence[str], full_refresh: bool) -> tuple[str, ...]:
+    """The entities of a shard run: the per-mailbox tables selected (all of them when none is).
+
+    Raises:
+        SettingError: naming ``O365_ENTITIES`` for a tenant-wide table, ``O365_MAILBOX_SHARDS`` for a full refresh.
+    """
+    if full_refresh:
+        raise SettingError(
+            MAILBOX_SHARDS, "a shard run cannot --full-refresh (it drops every shard's rows): run it without --shard"
+        )
+    whole = [name for name in selected if name not in MAILBOX_ENTITIES]
+    if whole:
+        raise SettingError(
+            "O365_ENTITIES",
+            f"{', '.join(whole)} is not split into shards; per-mailbox tables: {', '.join(MAILBOX_ENTITIES)}",
+        )
+    return tuple(selected) or MAILBOX_ENTITIES
+
+
 @dataclass
 class SyncReport:
     """What a headless sync did, per entity."""
@@ -233,6 +264,7 @@ def run_sync(
     entities: Sequence[str] = (),
     full_refresh: bool = False,
     watch: Callable[[SyncRun], AbstractContextManager[object]] | None = None,
+    shard: Shard | None = None,
 ) -> SyncReport:
     """Sync the selected entities (default ``O365_ENTITIES``, else all) into DuckDB.
 
@@ -243,16 +275,29 @@ def run_sync(
         full_refresh: drop the selected tables and their delta state, then re-read everything.
         watch: entered around the dlt run with the sync's :class:`SyncRun`, whose figures grow as it goes
             (``o365-pipeline sync`` shows them as progress).
+        shard: read only this shard's mailboxes, with the shard's own pipeline (state); the selected entities
+            must all be per-mailbox tables (default: all of them).
+
+    Raises:
+        SettingError: a shard run selects a tenant-wide table, or asks for a full refresh (it would drop every
+            shard's rows).
     """
     auth.validate()
     config.duckdb_path.parent.mkdir(parents=True, exist_ok=True)
     started = time.perf_counter()
-    pipeline = make_pipeline(config)
     selected = tuple(entities) or config.entities
+    if shard is not None:
+        selected = sharded_entities(selected, full_refresh)
+    pipeline = make_pipeline(config, shard=shard)
     previous = {} if full_refresh else last_links(pipeline, selected)
     pipeline.drop()  # local state is restored from the destination: a crashed run leaves nothing behind
     with make_client(auth) as client, fewer_gc_passes():
-        run = SyncRun(client=client, users=config.users, file_format=config.file_format)
+        run = SyncRun(
+            client=client,
+            users=config.users,
+            shard=shard.owns if shard is not None else None,
+            file_format=config.file_format,
+        )
         run.early = EarlyPages(previous, run.view, run.workers)  # while dlt restores its state
         try:
             source = o365_source(run, entities=selected)

@@ -23,6 +23,8 @@ from .partitions import (
     mailbox_partition_sensor,
     mailbox_run_requests,
     partition_by_mailbox,
+    shard_count,
+    tenant_tag,
 )
 
 # Directory and reference data change slowly: daily. Activity (mail, calendar, files): hourly.
@@ -76,12 +78,15 @@ def workload_job(workload: str, entities: Sequence[str] = (), suffix: str = "") 
     )
 
 
-def mailbox_job() -> UnresolvedAssetJobDefinition:
-    """Every mailbox-partitioned raw table of one mailbox: what the mailbox sensor runs for a new mailbox."""
+def mailbox_job(environ: Mapping[str, str] | None = None) -> UnresolvedAssetJobDefinition:
+    """Every per-mailbox raw table of one partition (a mailbox shard, or a mailbox: what the mailbox sensor runs
+    for a new mailbox), its runs tagged with the tenant (the instance limits a tenant's runs at once)."""
     return dg.define_asset_job(
         name=MAILBOX_JOB,
         selection=dg.AssetSelection.assets(*(raw_asset_key(name) for name in MAILBOX_ENTITIES)),
-        description="Sync one mailbox's content (mail, calendar, contacts, files): one run per mailbox partition.",
+        description="Sync the content (mail, calendar, contacts, files) of one partition's mailboxes: one run per "
+        "mailbox shard or mailbox partition.",
+        tags=tenant_tag(environ),
     )
 
 
@@ -220,10 +225,13 @@ def run_failure_summary(context: dg.RunFailureSensorContext) -> None:
 
 
 def build_automation_defs(environ: Mapping[str, str] | None = None) -> dg.Definitions:
-    """Schedules, the dbt automation sensor, the failure sensor and, with mailbox partitions, the mailbox sensor."""
-    partitioned = partition_by_mailbox(environ)
-    schedules = build_schedules(environ, partitioned)
+    """Schedules, the dbt automation sensor, the failure sensor and, with mailbox partitions, the mailbox sensor
+    (with shards, the per-mailbox job ``sync_mailboxes``)."""
+    by_mailbox = partition_by_mailbox(environ)
+    sharded = shard_count(environ) > 0
+    schedules = build_schedules(environ, by_mailbox or sharded)
     sensors: list[dg.SensorDefinition] = [build_dbt_automation_sensor(environ), run_failure_summary]
-    if partitioned:
-        sensors.append(mailbox_partition_sensor(mailbox_job(), schedules_on(environ)))
-    return dg.Definitions(schedules=schedules, sensors=sensors)
+    if by_mailbox:
+        sensors.append(mailbox_partition_sensor(mailbox_job(environ), schedules_on(environ)))
+    # shards need no sensor: a mailbox lands in its shard by its id's hash
+    return dg.Definitions(schedules=schedules, sensors=sensors, jobs=[mailbox_job(environ)] if sharded else [])

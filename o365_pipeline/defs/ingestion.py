@@ -11,8 +11,9 @@ from ..config import PipelineConfig
 from ..gc_tuning import fewer_gc_passes
 from ..graph.entities import ENTITIES
 from ..graph.source import SyncRun, o365_source
+from ..shards import Shard, shard_of
 from ..sync import load_errors, make_client, make_pipeline, purge_mailbox
-from .partitions import MAILBOX_ENTITIES, MAILBOXES, TENANT_ENTITIES
+from .partitions import MAILBOX_ENTITIES, MAILBOXES, TENANT_ENTITIES, runs_at_once, shard_partitions
 
 RAW_KEY_PREFIX = "o365_raw"
 DUCKDB_POOL = "duckdb"  # DuckDB has one writer: every asset that writes the file runs in this pool.
@@ -45,12 +46,21 @@ class SyncConfig(dg.Config):
     full_refresh: bool = False
     """Drop the selected raw tables and their delta state, then re-read everything from Graph."""
 
+    mailboxes: list[str] = []
+    """A shard run: read only these mailboxes (user ids) of the shard, e.g. to re-sync one mailbox alone."""
+
 
 def build_raw_assets(
-    name: str, entities: Sequence[str] = (), partitions_def: dg.PartitionsDefinition | None = None
+    name: str,
+    entities: Sequence[str] = (),
+    partitions_def: dg.PartitionsDefinition | None = None,
+    pool: str | None = DUCKDB_POOL,
 ) -> dg.AssetsDefinition:
     """The dlt multi-asset of the given entities (all when empty); with ``partitions_def``, partitioned by
-    mailbox: a run syncs one mailbox's content with that mailbox's own dlt pipeline (and state)."""
+    mailbox shard (static partitions) or by mailbox (dynamic): a run syncs one shard's or one mailbox's content
+    with that partition's own dlt pipeline (and state). ``pool`` None: runs of different partitions write at
+    once (a destination with concurrent writers)."""
+    sharded = isinstance(partitions_def, dg.StaticPartitionsDefinition)
 
     @dlt_assets(
         # Built without a client, for the asset specs only; every run builds a fresh source (dagster-dlt
@@ -60,28 +70,35 @@ def build_raw_assets(
         name=name,
         dagster_dlt_translator=O365DltTranslator(),
         partitions_def=partitions_def,
-        pool=DUCKDB_POOL,
+        pool=pool,
     )
     def _raw_tables(
         context: dg.AssetExecutionContext, dlt: DagsterDltResource, o365: O365Auth, config: SyncConfig
     ) -> Iterator[dg.MaterializeResult]:
         """Sync the selected entities from Graph into DuckDB and report each entity's figures."""
         settings = PipelineConfig.from_env()
-        mailbox = context.partition_key if context.has_partition_key else None
-        if mailbox is not None and config.full_refresh:
+        partition = context.partition_key if context.has_partition_key else None
+        shard = Shard.parse(partition) if partition is not None and sharded else None
+        mailbox = partition if shard is None else None
+        if partition is not None and config.full_refresh:
             raise dg.Failure(
                 description="full_refresh drops whole tables, every mailbox's rows with them: run it without "
-                "partitions (O365_PARTITION_BY_MAILBOX=0, or `o365-pipeline sync --full-refresh`)"
+                "partitions (O365_MAILBOX_SHARDS=0, O365_PARTITION_BY_MAILBOX=0, or `o365-pipeline sync "
+                "--full-refresh`)"
             )
+        users = shard_run_users(shard, config.mailboxes, settings.users)
         settings.duckdb_path.parent.mkdir(parents=True, exist_ok=True)
         o365.validate()
-        pipeline = make_pipeline(settings, mailbox=mailbox)
-        with make_client(o365) as client, load_errors(pipeline), fewer_gc_passes():
+        pipeline = make_pipeline(settings, mailbox=mailbox, shard=shard)
+        runs = runs_at_once(context.instance) if shard is not None else None
+        with make_client(o365, runs=runs) as client, load_errors(pipeline), fewer_gc_passes():
             # A mailbox partition restricts the run to that user: the "users gone" reconcile, which drops
-            # every other mailbox's rows, only runs when a run covers all users (readers.per_user).
+            # every other mailbox's rows, only runs when a run covers all users (readers.per_user); a shard's
+            # reconcile drops only its own mailboxes gone.
             run = SyncRun(
                 client=client,
-                users=(mailbox,) if mailbox is not None else settings.users,
+                users=(mailbox,) if mailbox is not None else users,
+                shard=shard.owns if shard is not None else None,
                 file_format=settings.file_format,
             )
             results = dlt.run(
@@ -104,13 +121,36 @@ def build_raw_assets(
     return _raw_tables
 
 
+def shard_run_users(shard: Shard | None, mailboxes: Sequence[str], users: Sequence[str]) -> Sequence[str]:
+    """The users a run restricts to: the run config's ``mailboxes`` (a shard run only, each of that shard), else
+    ``O365_USERS``.
+
+    Raises:
+        dg.Failure: ``mailboxes`` outside a shard run, or a mailbox of another shard (named).
+    """
+    if not mailboxes:
+        return users
+    if shard is None:
+        raise dg.Failure(description="run config mailboxes applies to shard runs only (O365_MAILBOX_SHARDS)")
+    elsewhere = [
+        f"{m} is in {Shard(shard_of(m, shard.count), shard.count).key}" for m in mailboxes if not shard.owns(m)
+    ]
+    if elsewhere:
+        raise dg.Failure(description=f"mailboxes not in {shard.key}: {'; '.join(elsewhere)}: launch that partition")
+    return tuple(mailboxes)
+
+
 # Every raw table in one unpartitioned multi-asset: the default, and what small tenants need.
 o365_raw_tables = build_raw_assets("o365_raw_tables")
 
 
-def build_partitioned_raw_assets() -> list[dg.AssetsDefinition]:
-    """Tenant-wide tables unpartitioned, per-user tables partitioned by mailbox (``O365_PARTITION_BY_MAILBOX``)."""
-    return [
-        build_raw_assets("o365_raw_tables", TENANT_ENTITIES),
-        build_raw_assets("o365_mailbox_tables", MAILBOX_ENTITIES, partitions_def=MAILBOXES),
-    ]
+def build_partitioned_raw_assets(shards: int = 0, destination: str = "duckdb") -> list[dg.AssetsDefinition]:
+    """Tenant-wide tables unpartitioned, per-user tables partitioned by mailbox shard (``O365_MAILBOX_SHARDS``)
+    or by mailbox (``O365_PARTITION_BY_MAILBOX``). Shards write at once on Postgres; on DuckDB (one writer) they
+    queue in the ``duckdb`` pool."""
+    if shards:
+        pool = DUCKDB_POOL if destination == "duckdb" else None
+        mailbox_tables = build_raw_assets("o365_mailbox_tables", MAILBOX_ENTITIES, shard_partitions(shards), pool)
+    else:
+        mailbox_tables = build_raw_assets("o365_mailbox_tables", MAILBOX_ENTITIES, partitions_def=MAILBOXES)
+    return [build_raw_assets("o365_raw_tables", TENANT_ENTITIES), mailbox_tables]

@@ -1,9 +1,10 @@
-"""Mailbox partitions: per-user raw tables sharded by mailbox (Dagster dynamic partitions), and the sensor
-that keeps the partitions equal to the tenant's mail-enabled users.
+"""How the per-user raw tables are partitioned: not at all (the default: one run syncs every mailbox), by mailbox
+shard (``O365_MAILBOX_SHARDS=N``: N static partitions, for scale-out) or by mailbox (``O365_PARTITION_BY_MAILBOX=1``:
+dynamic partitions kept equal to the mail-enabled users by a sensor). One or the other, never both.
 
-Off by default (small tenants sync every mailbox in one run); ``O365_PARTITION_BY_MAILBOX=1`` switches it on.
-A partition key is a user id; each partition has its own dlt pipeline (see ``sync.pipeline_name``), so its
-deltaLinks never collide with another mailbox's.
+A partition (shard or mailbox) has its own dlt pipeline (see ``sync.pipeline_name``), so its deltaLinks never
+collide with another partition's, and runs of different partitions can run side by side where the destination
+takes concurrent writers.
 """
 
 import json
@@ -18,8 +19,9 @@ from dagster._core.definitions.unresolved_asset_job_definition import Unresolved
 from ..auth import O365Auth
 from ..config import PipelineConfig, SettingError
 from ..graph.client import GraphClient
-from ..graph.entities import ENTITIES, PER_USER_READERS, Entity
+from ..graph.entities import ENTITIES, Entity
 from ..graph.errors import GraphError
+from ..shards import MAILBOX_ENTITIES, MAILBOX_SHARDS, is_per_mailbox, mailbox_shards, shard_keys
 from ..sync import make_client
 
 PARTITION_BY_MAILBOX = "O365_PARTITION_BY_MAILBOX"
@@ -43,16 +45,57 @@ def partition_by_mailbox(environ: Mapping[str, str] | None = None) -> bool:
     return value in _TRUE
 
 
-def is_partitioned(entity: Entity) -> bool:
-    """Whether an entity is partitioned by mailbox: read mailbox by mailbox and merged on (user_id, id).
+def shard_count(environ: Mapping[str, str] | None = None) -> int:
+    """``O365_MAILBOX_SHARDS`` (0: no shards), refused together with ``O365_PARTITION_BY_MAILBOX``.
 
-    A per-user table loaded with ``replace`` (calendars) stays whole: one partition's load would replace
-    every other mailbox's rows.
+    Raises:
+        SettingError: naming the setting to fix.
     """
-    return entity.reader in PER_USER_READERS and entity.strategy != "replace"
+    count = mailbox_shards(environ)
+    if count and partition_by_mailbox(environ):
+        raise SettingError(
+            MAILBOX_SHARDS,
+            f"set together with {PARTITION_BY_MAILBOX}=1: per-user tables are partitioned by shard or by mailbox, "
+            "not both (unset one of them)",
+        )
+    return count
 
 
-MAILBOX_ENTITIES: tuple[str, ...] = tuple(name for name, entity in ENTITIES.items() if is_partitioned(entity))
+def shard_partitions(count: int) -> dg.StaticPartitionsDefinition:
+    """The static partitions of ``count`` mailbox shards (``shard_00of16`` ...)."""
+    return dg.StaticPartitionsDefinition(shard_keys(count))
+
+
+TENANT_TAG = "o365/tenant"  # on every run of the per-mailbox job: the instance limits the runs per tenant
+
+
+def tenant_tag(environ: Mapping[str, str] | None = None) -> dict[str, str]:
+    """``{"o365/tenant": O365_AZURE_TENANT}`` (``default`` when unset): the run tag the instance's
+    ``tag_concurrency_limits`` count a tenant's runs by."""
+    tenant = (os.environ if environ is None else environ).get("O365_AZURE_TENANT", "").strip()
+    return {TENANT_TAG: tenant or "default"}
+
+
+def runs_at_once(instance: dg.DagsterInstance) -> int | None:
+    """The runs of one tenant the instance's run queue lets run together: the lowest of ``max_concurrent_runs``
+    and the ``o365/tenant`` tag limits (``concurrency: runs:`` of dagster.yaml); None without a run queue.
+
+    Each run paces to its share of Graph's per-app budget: the budget divided by this.
+    """
+    queue = instance.get_concurrency_config().run_queue_config
+    if queue is None:
+        return None
+    limits = [queue.max_concurrent_runs] if queue.max_concurrent_runs > 0 else []
+    limits += [int(limit["limit"]) for limit in queue.tag_concurrency_limits if limit.get("key") == TENANT_TAG]
+    return max(1, min(limits)) if limits else None
+
+
+def is_partitioned(entity: Entity) -> bool:
+    """Whether an entity is partitioned by mailbox (or shard): read mailbox by mailbox and merged on
+    (user_id, id)."""
+    return is_per_mailbox(entity)
+
+
 TENANT_ENTITIES: tuple[str, ...] = tuple(name for name in ENTITIES if name not in MAILBOX_ENTITIES)
 
 
@@ -175,7 +218,12 @@ def mailbox_partition_sensor(job: UnresolvedAssetJobDefinition, running: bool) -
 
 
 def mailbox_run_requests(context: dg.ScheduleEvaluationContext) -> Iterator[dg.RunRequest | dg.SkipReason]:
-    """One run request per mailbox partition (for the schedules of per-user workloads)."""
+    """One run request per mailbox shard, or per mailbox partition (for the schedules of per-user workloads)."""
+    count = mailbox_shards()
+    if count:
+        for key in shard_keys(count):
+            yield dg.RunRequest(run_key=key, partition_key=key, tags=tenant_tag())
+        return
     keys = context.instance.get_dynamic_partitions(MAILBOXES.name)
     if not keys:
         yield dg.SkipReason("no mailbox partitions yet: the mailbox_partitions sensor adds them")

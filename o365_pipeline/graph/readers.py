@@ -54,6 +54,8 @@ class Drop:
     parents: tuple[str, ...] = ()
     other_parents: bool = False  # drop rows whose parent is NOT one of ``parents`` (users gone upstream)
     parents_in: tuple[str, Mapping[str, str]] | None = None  # only parents stored in that table within that scope
+    # with ``other_parents``: only stored parents this predicate owns (a mailbox shard drops its own users gone)
+    owned: Callable[[str], bool] | None = None
 
 
 @dataclass(frozen=True)
@@ -298,7 +300,13 @@ def users_gone(ctx: ReadContext, users: list[TenantUser]) -> Iterator[Event]:
         return
     digest = hashlib.blake2b("\n".join(sorted(u.id for u in users)).encode(), digest_size=16).hexdigest()
     if ctx.state.get("users_digest") != digest:
-        yield Drop(scope={}, parent_column="user_id", parents=tuple(u.id for u in users), other_parents=True)
+        yield Drop(
+            scope={},
+            parent_column="user_id",
+            parents=tuple(u.id for u in users),
+            other_parents=True,
+            owned=ctx.tenant.owns,
+        )
         yield KeepState("state", "users_digest", digest)
 
 

@@ -136,6 +136,7 @@ class SyncRun:
 
     client: GraphClient | None
     users: Sequence[str] = ()
+    shard: Callable[[str], bool] | None = None  # a mailbox shard's membership test (user id); None: every mailbox
     # mailboxes (groups, plans, ...) an entity reads at once: paced to Graph's per-mailbox budget, 8 left the
     # throttled bench run's last 25 s (messages and their attachments) at ~45% of the overall limit; the client's
     # own limit on requests in flight (16) is unchanged
@@ -167,7 +168,7 @@ class SyncRun:
         """Users, groups, plans, teams and businesses, listed once for every resource of the run."""
         with self._lock:
             if self._tenant is None:
-                self._tenant = Tenant(self.require_client(), self.users)
+                self._tenant = Tenant(self.require_client(), self.users, owns=self.shard)
             return self._tenant
 
     def feed(self, parent: str) -> ParentFeed:
@@ -250,10 +251,24 @@ class StoredRows:
                 self._exists = False
         return self._exists
 
+    def _owned_gone(self, drop: Drop) -> Drop:
+        """A shard's "parents not in ``parents``" as the list of its own stored parents gone: the other shards'
+        rows are not this run's to judge (one distinct-parents query, only when the shard's users changed)."""
+        assert drop.owned is not None and drop.parent_column
+        name = self._client.make_qualified_table_name(self.table)
+        stored = self._client.execute_sql(f"select distinct {drop.parent_column} from {name}") or []
+        keep = set(drop.parents)
+        gone = sorted(row[0] for row in stored if row[0] is not None and row[0] not in keep and drop.owned(row[0]))
+        return Drop(scope=drop.scope, parent_column=drop.parent_column, parents=tuple(gone))
+
     def deletion_rows(self, drop: Drop) -> list[dict[str, Any]]:
         """Deletion rows for the stored rows a :class:`Drop` covers."""
         if not self._open():
             return []
+        if drop.owned is not None and drop.other_parents and drop.parent_column:
+            drop = self._owned_gone(drop)
+            if not drop.parents:
+                return []
         columns = [*drop.scope, *([drop.parent_column] if drop.parent_column else [])]
         where = [f"{column} = %s" for column in drop.scope]
         args: list[Any] = list(drop.scope.values())

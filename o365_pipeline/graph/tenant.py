@@ -22,9 +22,12 @@ class TenantUser:
 class Tenant:
     """Lists users, groups, plans, teams and Bookings businesses on first use (thread-safe, memoized)."""
 
-    def __init__(self, client: GraphClient, only_users: Sequence[str] = ()) -> None:
+    def __init__(
+        self, client: GraphClient, only_users: Sequence[str] = (), owns: Callable[[str], bool] | None = None
+    ) -> None:
         self._client = client
         self._only = {name.lower() for name in only_users}
+        self.owns = owns  # a mailbox shard's membership test (by user id); None: every mailbox
         self._lock = threading.RLock()  # plan_ids() lists groups inside its own computation
         self._memo: dict[str, Any] = {}
 
@@ -43,7 +46,7 @@ class Tenant:
         return [item for page in self._client.iter_pages(path, params=params) for item in page.get("value", [])]
 
     def users_for_content(self) -> list[TenantUser]:
-        """Members with a mail address (guests have no mailbox here), restricted by ``O365_USERS``."""
+        """Members with a mail address (guests have no mailbox here), of this shard, restricted by ``O365_USERS``."""
 
         def compute() -> list[TenantUser]:
             users = self._all("users", {"$select": "id,userPrincipalName,mail,userType", "$top": "999"})
@@ -52,6 +55,8 @@ class Tenant:
                 for user in users
                 if user.get("mail") and user.get("userType") != "Guest"
             ]
+            if self.owns is not None:
+                chosen = [u for u in chosen if self.owns(u.id)]
             if self._only:
                 chosen = [
                     u for u in chosen if u.id.lower() in self._only or u.user_principal_name.lower() in self._only
