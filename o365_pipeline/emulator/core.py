@@ -66,6 +66,8 @@ class Emulator:
         self.truth_providers: dict[str, TruthFn] = {}
         self.mutators: dict[str, MutateFn] = {}
         self.mailboxes: Any = None  # MailboxStore, set by routes/outlook.py
+        # set to a function to see every answer (inner $batch ones too) with its request: conformance tests
+        self.recorder: Callable[[Request, Response], None] | None = None
         self.identity.register(self.router, self)
         self._load_route_modules()
 
@@ -160,6 +162,8 @@ class Emulator:
         resp.headers.append(("request-id", req.request_id))
         resp.headers.append(("client-request-id", client_rid or req.request_id))
         self.stats.record(route_name, resp.status, len(resp.body), throttled)
+        if self.recorder is not None:
+            self.recorder(req, resp)
         return resp
 
     def _answer(self, req: Request, route: Route) -> Response:
@@ -173,7 +177,8 @@ class Emulator:
         if req.route_is_batch:  # the batch's own schedule of its inner answers (each checked for 504 alone)
             seconds = resp.delay
         else:
-            seconds = self.latency.seconds(items_in(resp.status, resp.body), "$select" in req.query)
+            selected = resp.selected if resp.selected is not None else "$select" in req.query
+            seconds = self.latency.seconds(items_in(resp.status, resp.body), selected)
         if self.latency.timed_out(seconds) and not req.route_is_batch:
             self.stats.fault("latency_504")
             seconds = self.latency.timeout_seconds

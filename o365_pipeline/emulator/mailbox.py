@@ -359,7 +359,6 @@ class Mailbox:
                     "childFolderCount": children,
                     "unreadItemCount": self.counts[i] // 3,
                     "totalItemCount": self.counts[i],
-                    "sizeInBytes": self.counts[i] * 2048,
                     "isHidden": False,
                 }
             )

@@ -251,7 +251,9 @@ def delta_page(
     headers = []
     if prefer and prefer_max_page_size(req) is not None:
         headers.append(("Preference-Applied", f"odata.maxpagesize={size}"))
-    return Response(200, page_body(context, values, extra), headers)
+    resp = Response(200, page_body(context, values, extra), headers)
+    resp.selected = select is not None  # a nextLink/deltaLink keeps the round's $select inside its token
+    return resp
 
 
 class _Concat(Sequence[bytes | None]):

@@ -48,6 +48,7 @@ class Response:
     # set by the fault layer: "reset" closes the connection, "truncate" sends half the body
     fault: str = ""
     delay: float = 0.0  # modelled Graph latency in seconds (latency.py); $batch sets its own from its inner ones
+    selected: bool | None = None  # the page was rendered with a $select (None: as the request's query says)
 
 
 class GraphError(Exception):

@@ -245,9 +245,6 @@ def _directory_audit(
             "displayName": None,
             "userPrincipalName": user.user_principal_name,
             "ipAddress": f"198.51.100.{int(rng.random() * 254) + 1}",
-            "userType": None,
-            "homeTenantId": None,
-            "homeTenantName": None,
         }
     return {
         "id": event_id,

@@ -259,8 +259,8 @@ class BookingWorkloads:
                     "filledAttendeesCount": 1,
                     "createdDateTime": fmt_ticks(created),
                     "lastUpdatedDateTime": fmt_ticks(created + rng.randint(0, DAY)),
-                    "start": _dttz(start),
-                    "end": _dttz(end),
+                    "startDateTime": _dttz(start),
+                    "endDateTime": _dttz(end),
                     "serviceLocation": {"displayName": "Online" if online else "Front desk", "locationType": None},
                     "reminders": [],
                     "customers": [
@@ -304,8 +304,8 @@ class BookingWorkloads:
                 createdDateTime=mutation_time(seq),
                 lastUpdatedDateTime=mutation_time(seq),
                 duration="PT30M",
-                start=_dttz(start),
-                end=_dttz(end),
+                startDateTime=_dttz(start),
+                endDateTime=_dttz(end),
                 _start=start,
                 _end=end,
             )
@@ -314,7 +314,12 @@ class BookingWorkloads:
             seq = tick()
             start, end = item["_start"] + DAY, item["_end"] + DAY
             return copy_with(
-                item, start=_dttz(start), end=_dttz(end), _start=start, _end=end, lastUpdatedDateTime=mutation_time(seq)
+                item,
+                startDateTime=_dttz(start),
+                endDateTime=_dttz(end),
+                _start=start,
+                _end=end,
+                lastUpdatedDateTime=mutation_time(seq),
             )
 
         return run_mutation("booking_appointments", op, count, rng, pick, make, change, self.overlay)

@@ -188,7 +188,7 @@ class DriveStore:
 
     @staticmethod
     def _identity(user: UserRef) -> JsonDict:
-        return {"email": user.mail, "id": user.id, "displayName": user.display_name}
+        return {"id": user.id, "displayName": user.display_name}  # v1.0's identity has no email
 
     def _base_items(self, user_id: str) -> list[DriveItemRec]:
         cached = self._base_cache.get(user_id)

@@ -186,7 +186,6 @@ ENTITIES: dict[str, Entity] = {
                 "user_id": "text",
                 "childFolderCount": "bigint",
                 "unreadItemCount": "bigint",
-                "sizeInBytes": "bigint",
                 "isHidden": "bool",
             },
         ),

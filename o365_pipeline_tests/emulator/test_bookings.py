@@ -52,7 +52,9 @@ def test_calendar_view_window_and_query(client: httpx.Client) -> None:
     start, end = "2026-11-01T00:00:00Z", "2026-11-20T00:00:00Z"
     window, _ = all_pages(client, f"{BASE}/{business}/calendarView?start={start}&end={end}&$top=2")
     expected = [
-        a["id"] for a in everything if a["start"]["dateTime"] < "2026-11-20" and a["end"]["dateTime"] > "2026-11-01"
+        a["id"]
+        for a in everything
+        if a["startDateTime"]["dateTime"] < "2026-11-20" and a["endDateTime"]["dateTime"] > "2026-11-01"
     ]
     assert sorted(a["id"] for a in window) == sorted(expected)
     r = client.get(f"{BASE}/{business}/calendarView?start={start}")
@@ -91,6 +93,8 @@ def test_appointment_mutations(fresh: EmulatorServer) -> None:
         assert created - deleted <= set(now) and not created & set(before)
         assert not deleted & set(now)
         moved = updated - deleted - created
-        assert moved and all(now[i]["start"]["dateTime"] > before[i]["start"]["dateTime"] for i in moved)
+        assert moved and all(
+            now[i]["startDateTime"]["dateTime"] > before[i]["startDateTime"]["dateTime"] for i in moved
+        )
         t = truth(fresh)["booking_appointments"]
         assert len(now) == t["count"] and _digest(list(now)) == t["ids_sha256"]

@@ -20,7 +20,6 @@ renamed as (
         total_item_count,
         unread_item_count,
         child_folder_count,
-        size_in_bytes,
         is_hidden
 
     from source
