@@ -64,7 +64,7 @@ def test_a_changed_property_type_fails_with_one_line_and_loads_nothing(
 
         result = dg.materialize(
             [o365_raw_tables],
-            selection=dg.AssetSelection.keys("o365_raw/events"),
+            selection=dg.AssetSelection.assets(dg.AssetKey(["o365_raw", "events"])),
             resources={"dlt": DagsterDltResource(), "o365": O365Auth.from_dagster_env()},
             raise_on_error=False,
         )

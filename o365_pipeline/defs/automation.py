@@ -16,6 +16,7 @@ from dagster._utils.schedules import is_valid_cron_string
 
 from ..config import SettingError
 from ..graph.entities import ENTITIES
+from .cadence import DEFAULT_CRONS
 from .ingestion import raw_asset_key
 from .partitions import (
     MAILBOX_ENTITIES,
@@ -27,18 +28,6 @@ from .partitions import (
     tenant_tag,
 )
 
-# Directory and reference data change slowly: daily. Activity (mail, calendar, files): hourly.
-DEFAULT_CRONS: dict[str, str] = {
-    "directory": "0 2 * * *",
-    "contacts": "10 2 * * *",
-    "planner": "20 2 * * *",
-    "teams": "30 2 * * *",
-    "bookings": "40 2 * * *",
-    "audit": "50 2 * * *",
-    "mail": "5 * * * *",
-    "calendar": "25 * * * *",
-    "files": "45 * * * *",
-}
 WORKLOADS: tuple[str, ...] = tuple(dict.fromkeys(entity.workload for entity in ENTITIES.values()))
 SCHEDULES_ON = "O365_SCHEDULES_ON"
 

@@ -1,22 +1,15 @@
-"""Asset checks beyond the dbt tests: raw-table duplicate keys, column schema changes, freshness per group.
+"""Asset checks beyond the dbt tests: raw-table duplicate keys and column schema changes.
 
-dbt tests are asset checks of the dbt models already (see modeling.py).
+dbt tests are asset checks of the dbt models already (see modeling.py); freshness is a policy on each asset
+(cadence.py).
 """
-
-import datetime as dt
 
 import dagster as dg
 import duckdb
 
 from ..config import PipelineConfig
 from ..graph.entities import ENTITIES, PER_USER_READERS, Entity
-from .automation import DEFAULT_CRONS
 from .ingestion import DUCKDB_POOL, raw_asset_key
-from .modeling import o365_dbt_models
-
-# How old the newest materialization may be before a group counts as overdue: a missed run plus slack.
-HOURLY_LIMIT = dt.timedelta(hours=2)
-DAILY_LIMIT = dt.timedelta(hours=26)
 
 
 def key_columns(entity: Entity) -> tuple[str, ...]:
@@ -64,33 +57,11 @@ def duplicate_key_check(entity: Entity) -> dg.AssetChecksDefinition:
     return _check
 
 
-def freshness_limit(workload: str) -> dt.timedelta:
-    """Hourly workloads must be at most 2 h old, daily ones 26 h."""
-    return HOURLY_LIMIT if DEFAULT_CRONS[workload].split()[1] == "*" else DAILY_LIMIT
-
-
 def build_checks_defs() -> dg.Definitions:
-    """Duplicate-key and schema-change checks per raw table, freshness checks per group (raw and dbt), a sensor."""
+    """Duplicate-key and schema-change checks per raw table."""
     raw_keys = [raw_asset_key(name) for name in ENTITIES]
-    workloads = sorted({entity.workload for entity in ENTITIES.values()})
-    freshness = [
-        check
-        for workload in workloads
-        for check in dg.build_last_update_freshness_checks(
-            assets=[raw_asset_key(e.name) for e in ENTITIES.values() if e.workload == workload],
-            lower_bound_delta=freshness_limit(workload),
-        )
-    ]
-    # The models follow the hourly workloads through automation.
-    for group in ("staging", "marts"):
-        keys = [spec.key for spec in o365_dbt_models.specs if spec.group_name == group]
-        freshness.extend(dg.build_last_update_freshness_checks(assets=keys, lower_bound_delta=HOURLY_LIMIT))
     checks = [
         *(duplicate_key_check(entity) for entity in ENTITIES.values()),
         *dg.build_column_schema_change_checks(assets=raw_keys),
-        *freshness,
     ]
-    return dg.Definitions(
-        asset_checks=checks,
-        sensors=[dg.build_sensor_for_freshness_checks(freshness_checks=freshness, name="freshness_checks_sensor")],
-    )
+    return dg.Definitions(asset_checks=checks)

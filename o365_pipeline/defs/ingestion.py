@@ -13,6 +13,7 @@ from ..graph.entities import ENTITIES
 from ..graph.source import SyncRun, o365_source
 from ..shards import Shard, shard_of
 from ..sync import load_errors, make_client, make_pipeline, purge_mailbox
+from .cadence import raw_freshness
 from .partitions import MAILBOX_ENTITIES, MAILBOXES, TENANT_ENTITIES, runs_at_once, shard_partitions
 
 RAW_KEY_PREFIX = "o365_raw"
@@ -25,7 +26,7 @@ def raw_asset_key(entity: str) -> dg.AssetKey:
 
 
 class O365DltTranslator(DagsterDltTranslator):
-    """Keys ``o365_raw/<table>``, grouped by workload, described from the entity table."""
+    """Keys ``o365_raw/<table>``, grouped by workload, described from the entity table, fresh per workload cadence."""
 
     def get_asset_spec(self, data: DltResourceTranslatorData) -> dg.AssetSpec:
         entity = ENTITIES[data.resource.name]
@@ -37,6 +38,7 @@ class O365DltTranslator(DagsterDltTranslator):
             description=entity.description,
             kinds={"dlt", "duckdb"},
             owners=[],
+            freshness_policy=raw_freshness(entity.workload),
         ).merge_attributes(metadata={"graph_path": entity.path, "permission": entity.permission})
 
 

@@ -5,10 +5,11 @@ from collections.abc import Iterator, Mapping
 from typing import Any
 
 import dagster as dg
-from dagster_dbt import DagsterDbtTranslator, DagsterDbtTranslatorSettings, DbtCliResource, dbt_assets
+from dagster_dbt import DagsterDbtTranslator, DagsterDbtTranslatorSettings, DbtCliResource, DbtProject, dbt_assets
 
 from ..config import PipelineConfig
 from ..project import dbt_project, ensure_manifest
+from .cadence import MODEL_FRESHNESS
 from .ingestion import DUCKDB_POOL
 
 OWNERS = ["team:data-platform"]
@@ -22,8 +23,15 @@ def is_model(dbt_resource_props: Mapping[str, Any]) -> bool:
 class O365DbtTranslator(DagsterDbtTranslator):
     """Groups models by their folder (staging, marts); sources keep the dlt asset keys from their meta.
 
-    Models are eager: declarative automation rebuilds them once their raw tables were synced.
+    Models are eager: declarative automation rebuilds them once their raw tables were synced, so they are as
+    fresh as the hourly workloads.
     """
+
+    def get_asset_spec(self, manifest: Mapping[str, Any], unique_id: str, project: DbtProject | None) -> dg.AssetSpec:
+        spec = super().get_asset_spec(manifest, unique_id, project)
+        if not is_model(self.get_resource_props(manifest, unique_id)):
+            return spec
+        return spec.replace_attributes(freshness_policy=MODEL_FRESHNESS)
 
     def get_group_name(self, dbt_resource_props: Mapping[str, Any]) -> str | None:
         fqn = dbt_resource_props.get("fqn", [])

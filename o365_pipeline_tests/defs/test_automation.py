@@ -96,7 +96,7 @@ def test_run_failure_sensor_logs_the_setting_to_fix(
     instance = dg.DagsterInstance.ephemeral()
     result = dg.materialize(
         [o365_raw_tables],
-        selection=dg.AssetSelection.keys("o365_raw/organization"),
+        selection=dg.AssetSelection.assets(dg.AssetKey(["o365_raw", "organization"])),
         resources={"dlt": DagsterDltResource(), "o365": O365Auth.from_dagster_env()},
         instance=instance,
         raise_on_error=False,

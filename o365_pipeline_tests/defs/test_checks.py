@@ -5,12 +5,14 @@ from pathlib import Path
 
 import dagster as dg
 import duckdb
+from dagster._core.definitions.freshness import TimeWindowFreshnessPolicy
 from dagster_dbt import DbtCliResource
 from dagster_dlt import DagsterDltResource
 
 from o365_pipeline.auth import O365Auth
 from o365_pipeline.definitions import defs
-from o365_pipeline.defs.checks import duplicate_keys, freshness_limit, key_columns
+from o365_pipeline.defs.cadence import DAILY_LIMIT, HOURLY_LIMIT, freshness_limit
+from o365_pipeline.defs.checks import duplicate_keys, key_columns
 from o365_pipeline.defs.ingestion import o365_raw_tables
 from o365_pipeline.defs.modeling import o365_dbt_models
 from o365_pipeline.emulator import EmulatorServer
@@ -32,16 +34,26 @@ def test_duplicate_keys_counts_rows_sharing_a_key(tmp_path: Path) -> None:
     assert key_columns(ENTITIES["users"]) == ("id",)
 
 
-def test_every_raw_table_has_key_schema_and_freshness_checks() -> None:
+def test_every_raw_table_has_key_and_schema_checks() -> None:
     for name in ENTITIES:
         checks = {key.name for key in GRAPH.asset_check_keys if key.asset_key == dg.AssetKey(["o365_raw", name])}
         assert "no_duplicate_keys" in checks, name
         assert any("schema_change" in check for check in checks), (name, checks)
-        assert any("freshness" in check for check in checks), (name, checks)
+
+
+def test_every_asset_has_a_freshness_policy_on_its_workload_cadence() -> None:
     assert freshness_limit("mail").total_seconds() == 2 * 3600
     assert freshness_limit("directory").total_seconds() == 26 * 3600
-    marts = {key.name for key in GRAPH.asset_check_keys if key.asset_key == dg.AssetKey(["marts", "users"])}
-    assert any("freshness" in check for check in marts)
+    for node in GRAPH.asset_nodes:
+        policy = node.freshness_policy
+        assert isinstance(policy, TimeWindowFreshnessPolicy), node.key
+        group = node.group_name or ""
+        expected = freshness_limit(group) if node.key.path[0] == "o365_raw" else HOURLY_LIMIT
+        assert policy.fail_window.to_timedelta() == expected, node.key
+    daily = GRAPH.get(dg.AssetKey(["o365_raw", "users"])).freshness_policy
+    assert daily is not None and daily.fail_window.to_timedelta() == DAILY_LIMIT
+    # The superseded freshness checks and their sensor are gone.
+    assert not any("freshness" in key.name for key in GRAPH.asset_check_keys)
 
 
 def test_directory_group_materializes_with_checks_and_staging(
