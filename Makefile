@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 INSTALLED := $(VENV)/.installed
 MANIFEST := dbt_project/target/manifest.json
 
-.PHONY: install manifest demo test lint dev docs bench clean
+.PHONY: install manifest demo test test-deps lint dev docs bench clean
 
 install: $(INSTALLED)
 
@@ -26,7 +26,12 @@ lint: $(INSTALLED)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 
-test: manifest lint
+# Chromium and PostgreSQL for the browser and Postgres tests: installed (apt-get) when missing and root, or
+# one line with the command to run.
+test-deps:
+	@./.ci/test-deps
+
+test: test-deps manifest lint
 	$(BIN)/pytest
 
 # Emulator in the background, `dagster dev` on 127.0.0.1:3000 wired to it.
