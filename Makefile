@@ -34,14 +34,13 @@ test-deps:
 test: test-deps manifest lint
 	$(BIN)/pytest
 
-# Emulator in the background, `dagster dev` on 127.0.0.1:3000 wired to it.
+# Emulator in the background, `dagster dev` on 127.0.0.1:$(DEV_PORT) wired to it, state in $(DEV_HOME). Ctrl-C or
+# SIGTERM stops all of it within seconds, runs launched from the UI included (o365_pipeline/dev.py).
+DEV_PORT ?= 3000
+DEV_HOME ?= .dagster_home
 dev: manifest
-	mkdir -p data .dagster_home && cp dagster.yaml .dagster_home/dagster.yaml
-	$(BIN)/o365-pipeline emulator serve --port 0 --state-dir .dagster_home/emulator > .dagster_home/emulator.env & \
-	  emu=$$!; trap "kill $$emu 2>/dev/null" EXIT; trap "exit 130" INT TERM; \
-	  until grep -q '^# ready' .dagster_home/emulator.env; do kill -0 $$emu || exit 1; sleep 0.2; done; \
-	  . ./.dagster_home/emulator.env; \
-	  PATH=$$PWD/$(BIN):$$PATH DAGSTER_HOME=$$PWD/.dagster_home $(BIN)/dagster dev -w workspace.yaml -h 127.0.0.1 -p 3000
+	mkdir -p data
+	$(BIN)/python -m o365_pipeline.dev --port $(DEV_PORT) --home $(DEV_HOME)
 
 # dbt's documentation site, offline: the models built into the DuckDB file of `make demo` (run first when
 # missing) so the catalog knows every column, `dbt docs generate`, then the folder to open (or serve it with `dbt docs serve --profiles-dir .` in dbt_project/).
