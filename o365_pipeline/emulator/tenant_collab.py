@@ -222,7 +222,6 @@ class GroupWorkloads:
             f"?groupId={group.id}&tenantId={tenant}",
             "isArchived": rng.random() < 0.05,
             "tenantId": tenant,
-            "isMembershipLimitedToOwners": False,
             "memberSettings": {
                 "allowCreateUpdateChannels": True,
                 "allowDeleteChannels": True,
@@ -244,7 +243,6 @@ class GroupWorkloads:
                 "allowStickersAndMemes": True,
                 "allowCustomMemes": True,
             },
-            "discoverySettings": {"showInTeamsSearchAndSuggestions": True},
             "summary": None,
         }
 
