@@ -178,7 +178,9 @@ class Emulator:
             seconds = resp.delay
         else:
             selected = resp.selected if resp.selected is not None else "$select" in req.query
-            seconds = self.latency.seconds(items_in(resp.status, resp.body), selected)
+            # full payloads are heavier for Outlook items (bodies), which Microsoft's 504 warning is about
+            full = not selected and req.route is not None and req.route.kind == "outlook"
+            seconds = self.latency.seconds(items_in(resp.status, resp.body), selected=not full)
         if self.latency.timed_out(seconds) and not req.route_is_batch:
             self.stats.fault("latency_504")
             seconds = self.latency.timeout_seconds

@@ -1,8 +1,9 @@
 """Graph's response time: base + per item returned, with jitter, and 504 for answers too slow to finish.
 
 Off by default. The model (sources in the emulator README):
-- every Graph answer takes ``base_ms + items * per_item_ms`` (``per_item_full_ms`` when the request has no
-  ``$select``: full payloads are heavier), times a uniform factor in ``[1 - jitter, 1 + jitter]``;
+- every Graph answer takes ``base_ms + items * per_item_ms`` (``per_item_full_ms`` for Outlook items asked
+  without ``$select``: full messages, events and contacts carry their bodies), times a uniform factor in
+  ``[1 - jitter, 1 + jitter]``;
 - an answer whose modelled time exceeds ``timeout_ms`` becomes a 504 GatewayTimeout, sent after ``timeout_ms``
   (Graph's docs warn that pages of hundreds of full messages time out);
 - inside ``$batch`` each request gets its own time; Graph runs them in parallel, but hands at most 4 at a time
@@ -139,7 +140,8 @@ class Latency:
         self.model = model
 
     def seconds(self, items: int, selected: bool) -> float:
-        """Modelled time of one answer with ``items`` items (0 when latency is off)."""
+        """Modelled time of one answer with ``items`` items (0 when latency is off); ``selected=False``: full
+        payloads, at ``per_item_full_ms``."""
         m = self.model
         if not m.enabled:
             return 0.0
