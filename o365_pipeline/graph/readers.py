@@ -19,7 +19,7 @@ from urllib.parse import quote
 
 from ..config import SettingError
 from .client import GraphClient
-from .entities import ENTITIES, Entity
+from .entities import ENTITIES, PER_USER_READERS, Entity
 from .errors import GraphError
 from .fanout import TaskCount, fan_out
 from .tenant import Tenant, TenantUser
@@ -84,7 +84,15 @@ class Finished:
     owner: str
 
 
-Event = Rows | KeepState | Drop | Skipped | Readable | Finished
+@dataclass(frozen=True)
+class Forget:
+    """Owners gone upstream (deleted users, mail turned off): their stored streams and unreadable marks leave the
+    state, committed with the load that deletes their rows, so no later run asks Graph about them again."""
+
+    owners: frozenset[str]
+
+
+Event = Rows | KeepState | Drop | Skipped | Readable | Finished | Forget
 
 UNREADABLE = "unreadable"  # resource state key: {owner: {"code", "since"}}
 
@@ -295,7 +303,8 @@ def per_user(ctx: ReadContext, work: Callable[[TenantUser], Iterator[Event]]) ->
 
 def users_gone(ctx: ReadContext, users: list[TenantUser]) -> Iterator[Event]:
     """Drop the content of users deleted upstream (or no longer mail-enabled) when a run covers every user: a
-    query of the stored table, so only when the users differ from the last run's of this table."""
+    query of the stored table, so only when the users differ from the last run's of this table. Their stored
+    streams go with it (:class:`Forget`): a run after that sends no request for them."""
     if ctx.tenant.restricted:
         return
     digest = hashlib.blake2b("\n".join(sorted(u.id for u in users)).encode(), digest_size=16).hexdigest()
@@ -308,6 +317,24 @@ def users_gone(ctx: ReadContext, users: list[TenantUser]) -> Iterator[Event]:
             owned=ctx.tenant.owns,
         )
         yield KeepState("state", "users_digest", digest)
+    known = {link_owner(key) for key in ctx.links} | set(ctx.state.get(UNREADABLE) or {})
+    gone = known - {user.id for user in users}
+    if gone:  # the rows are dropped above, in this run, or were in the run that last changed the digest
+        yield Forget(frozenset(gone))
+
+
+def link_owner(key: str) -> str:
+    """The mailbox (user id) a per-user stream's key names: ``user_id`` or ``user_id/stream``."""
+    return key.partition("/")[0]
+
+
+def current_links(ctx: ReadContext) -> dict[str, str]:
+    """The stored links worth asking Graph about: those of a per-user entity whose owner is no current user
+    are left out (a deleted mailbox answers 404; :func:`users_gone` forgets them)."""
+    if ctx.entity.reader not in PER_USER_READERS or ctx.tenant.restricted:
+        return dict(ctx.links)
+    users = {user.id for user in ctx.tenant.users_for_content()}
+    return {key: link for key, link in ctx.links.items() if link_owner(key) in users}
 
 
 # ---- tenant-level readers ----------------------------------------------------------------------------

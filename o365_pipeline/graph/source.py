@@ -39,12 +39,15 @@ from .readers import (
     UNREADABLE,
     Drop,
     Event,
+    Forget,
     KeepState,
     Readable,
     ReadContext,
     Rows,
     Skipped,
+    current_links,
     delta_headers,
+    link_owner,
     prefetch,
 )
 from .tenant import Tenant
@@ -426,8 +429,9 @@ def _read(context: ReadContext, early: EarlyPages | None) -> Iterator[Event]:
     """The entity's reader, after the first pages of its stored deltaLinks (20 per ``$batch``; those asked
     before dlt started taken first): on the reader's thread, so the entities of a no-change sync (one page per
     stream) ask Graph at once, not one after another."""
-    pages = early.take(context.entity.name, context.links) if early is not None else {}
-    rest = {key: link for key, link in context.links.items() if key not in pages}
+    links = current_links(context)
+    pages = early.take(context.entity.name, links) if early is not None else {}
+    rest = {key: link for key, link in links.items() if key not in pages}
     context.prefetched = pages | prefetch(context.client, rest, delta_headers(context.entity), context.workers)
     yield from READERS[context.entity.reader](context)
 
@@ -497,6 +501,10 @@ def _extract(entity: Entity, run: SyncRun) -> Iterator[list[dict[str, Any]] | pa
                     state.setdefault(UNREADABLE, {})[event.owner] = {"code": event.code, "since": event.since}
             elif isinstance(event, Readable):
                 state.get(UNREADABLE, {}).pop(event.owner, None)
+            elif isinstance(event, Forget):
+                links = {key: link for key, link in links.items() if link_owner(key) not in event.owners}
+                for owner in event.owners:
+                    state.get(UNREADABLE, {}).pop(owner, None)
         store_links(state, links)  # once, when every stream is read (dlt commits state with the rows)
         if pending is not None and (rest := pending.take()):
             yield rest
