@@ -161,13 +161,24 @@ def _known_cause(exc: BaseException) -> BaseException | None:
     """The auth, Graph or schema-change error behind ``exc`` (dlt wraps what a resource raises), if that is what
     failed."""
     from .auth import O365AuthError
-    from .graph.errors import GraphError, SchemaChangeError
-    from .sync import DestinationMemoryError
+    from .destination_access import DestinationBusyError
+    from .graph.errors import GraphError, MissingKeyError, SchemaChangeError
+    from .sync import DestinationMemoryError, LoadDiscardedError
 
+    known = (
+        O365AuthError,
+        GraphError,
+        SchemaChangeError,
+        MissingKeyError,
+        DestinationMemoryError,
+        DestinationBusyError,
+        LoadDiscardedError,
+        SettingError,
+    )
     seen: set[int] = set()
     current: BaseException | None = exc
     while current is not None and id(current) not in seen:
-        if isinstance(current, O365AuthError | GraphError | SchemaChangeError | DestinationMemoryError):
+        if isinstance(current, known):
             return current
         seen.add(id(current))
         current = current.__cause__ or current.__context__

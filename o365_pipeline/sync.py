@@ -26,6 +26,7 @@ from dlt.pipeline.exceptions import PipelineStepFailed
 
 from .auth import GraphCredentials
 from .config import PipelineConfig, SettingError
+from .destination_access import check_not_locked, check_writable, exclusive, lock_files, locked_by
 from .gc_tuning import fewer_gc_passes, release_freed_memory
 from .graph.client import GraphClient
 from .graph.early_pages import EarlyPages, stored_links
@@ -193,26 +194,59 @@ def out_of_memory(exc: BaseException) -> bool:
 
 @contextlib.contextmanager
 def load_errors(pipeline: dlt.Pipeline) -> Iterator[None]:
-    """Turn a failed load into one clear error: :class:`DestinationMemoryError` when DuckDB hit its memory limit,
-    :class:`SchemaChangeError` when a column's type changed upstream (the broken schema contract).
+    """Turn a failed run into one clear error: :class:`DestinationMemoryError` when DuckDB hit its memory limit,
+    :class:`SchemaChangeError` when a column's type changed upstream (the broken schema contract),
+    :class:`.destination_access.DestinationBusyError` when another program holds the DuckDB file,
+    :class:`LoadDiscardedError` for any other failure of the normalize or load step.
 
-    After a schema change the failed package and the local state it carried are dropped, so nothing of the run
-    is loaded later and the next run starts from the state stored with the last good load.
+    Whatever failed, the run's package and the local state it carried are dropped: dlt would otherwise retry a
+    pending package first in every later run (and fail the same way). Nothing of the run is loaded later, and the
+    next run starts from the state stored with the last completed load (dlt restores only those), so it reads
+    the same changes again.
     """
     try:
         yield
     except PipelineStepFailed as exc:
-        if out_of_memory(exc):
-            raise DestinationMemoryError(
-                "DuckDB ran out of memory loading the raw tables: raise "
-                "O365_DUCKDB_MEMORY_LIMIT; nothing of this run's delta state was committed, the next run reads the "
-                "same changes again"
-            ) from exc
-        error = schema_change(exc, pipeline)
+        error = _clear_error(exc, pipeline)
+        pipeline.drop()
         if error is None:
             raise
-        pipeline.drop()
         raise error from exc
+
+
+class LoadDiscardedError(RuntimeError):
+    """The normalize or load step failed; the run's package was dropped and its changes are read again."""
+
+
+def _clear_error(exc: PipelineStepFailed, pipeline: dlt.Pipeline) -> Exception | None:
+    """The one-line error for a failed dlt step, if it is one we can name (read before the state is dropped)."""
+    if out_of_memory(exc):
+        return DestinationMemoryError(
+            "DuckDB ran out of memory loading the raw tables: raise "
+            "O365_DUCKDB_MEMORY_LIMIT; nothing of this run's delta state was committed, the next run reads the "
+            "same changes again"
+        )
+    error: Exception | None = schema_change(exc, pipeline) or locked_by(exc)
+    if error is None and exc.step in ("normalize", "load"):
+        cause = _innermost(exc)
+        error = LoadDiscardedError(
+            f"the {exc.step} step failed ({type(cause).__name__}: {str(cause).strip().splitlines()[0][:300]}); "
+            "nothing of this run was loaded, the next run reads the same changes again"
+        )
+    return error
+
+
+def _innermost(exc: BaseException) -> BaseException:
+    """The exception at the end of ``exc``'s chain (what dlt's step failure wraps)."""
+    seen: set[int] = set()
+    current = exc
+    while id(current) not in seen:
+        seen.add(id(current))
+        following = getattr(current, "exception", None) or current.__cause__ or current.__context__
+        if not isinstance(following, BaseException):
+            break
+        current = following
+    return current
 
 
 def last_links(pipeline: dlt.Pipeline, entities: Sequence[str]) -> dict[str, dict[str, str]]:
@@ -283,28 +317,32 @@ def run_sync(
             shard's rows).
     """
     auth.validate()
+    check_writable(config)
     config.duckdb_path.parent.mkdir(parents=True, exist_ok=True)
     started = time.perf_counter()
     selected = tuple(entities) or config.entities
     if shard is not None:
         selected = sharded_entities(selected, full_refresh)
-    pipeline = make_pipeline(config, shard=shard)
-    previous = {} if full_refresh else last_links(pipeline, selected)
-    pipeline.drop()  # local state is restored from the destination: a crashed run leaves nothing behind
-    with make_client(auth) as client, fewer_gc_passes():
-        run = SyncRun(
-            client=client,
-            users=config.users,
-            shard=shard.owns if shard is not None else None,
-            file_format=config.file_format,
-        )
-        run.early = EarlyPages(previous, run.view, run.workers)  # while dlt restores its state
-        try:
-            source = o365_source(run, entities=selected)
-            with watch(run) if watch is not None else contextlib.nullcontext(), load_errors(pipeline):
-                load_info = pipeline.run(source, refresh="drop_resources" if full_refresh else None)
-        finally:
-            run.early.close()
+    with exclusive(lock_files(config, pipeline_name(config, shard=shard))):
+        check_not_locked(config)
+        pipeline = make_pipeline(config, shard=shard)
+        previous = {} if full_refresh else last_links(pipeline, selected)
+        pipeline.drop()  # local state is restored from the destination: a crashed run leaves nothing behind
+        with make_client(auth) as client, fewer_gc_passes():
+            run = SyncRun(
+                client=client,
+                users=config.users,
+                shard=shard.owns if shard is not None else None,
+                file_format=config.file_format,
+            )
+            check_users(run)
+            run.early = EarlyPages(previous, run.view, run.workers)  # while dlt restores its state
+            try:
+                source = o365_source(run, entities=selected)
+                with watch(run) if watch is not None else contextlib.nullcontext(), load_errors(pipeline):
+                    load_info = pipeline.run(source, refresh="drop_resources" if full_refresh else None)
+            finally:
+                run.early.close()
     load_info.raise_on_failed_jobs()
     for name, stats in run.stats.items():
         log.info("%s: %s", name, stats.as_metadata())
@@ -314,3 +352,17 @@ def run_sync(
         seconds=time.perf_counter() - started,
         requests_by_mailbox=dict(client.mailbox_requests),
     )
+
+
+def check_users(run: SyncRun) -> None:
+    """Fail with one line listing the ``O365_USERS`` values that name no user of the tenant (nothing would be
+    read for them, silently)."""
+    if not run.users:
+        return
+    unknown = run.tenant.unknown_users()
+    if unknown:
+        raise SettingError(
+            "O365_USERS",
+            f"no user of the tenant has the id or user principal name {', '.join(unknown)}; fix or remove "
+            f"{'it' if len(unknown) == 1 else 'them'}",
+        )

@@ -8,11 +8,12 @@ from dagster_dlt.translator import DltResourceTranslatorData
 
 from ..auth import O365Auth
 from ..config import PipelineConfig
+from ..destination_access import check_not_locked, check_writable, exclusive, lock_files
 from ..gc_tuning import fewer_gc_passes
 from ..graph.entities import ENTITIES
 from ..graph.source import SyncRun, o365_source
 from ..shards import Shard, shard_of
-from ..sync import load_errors, make_client, make_pipeline, purge_mailbox
+from ..sync import check_users, load_errors, make_client, make_pipeline, pipeline_name, purge_mailbox
 from .cadence import raw_freshness
 from .partitions import MAILBOX_ENTITIES, MAILBOXES, TENANT_ENTITIES, runs_at_once, shard_partitions
 
@@ -89,36 +90,42 @@ def build_raw_assets(
                 "--full-refresh`)"
             )
         users = shard_run_users(shard, config.mailboxes, settings.users)
-        settings.duckdb_path.parent.mkdir(parents=True, exist_ok=True)
         o365.validate()
-        pipeline = make_pipeline(settings, mailbox=mailbox, shard=shard)
-        runs = runs_at_once(context.instance) if shard is not None else None
-        with make_client(o365, runs=runs) as client, load_errors(pipeline), fewer_gc_passes():
-            # A mailbox partition restricts the run to that user: the "users gone" reconcile, which drops
-            # every other mailbox's rows, only runs when a run covers all users (readers.per_user); a shard's
-            # reconcile drops only its own mailboxes gone.
-            run = SyncRun(
-                client=client,
-                users=(mailbox,) if mailbox is not None else users,
-                shard=shard.owns if shard is not None else None,
-                file_format=settings.file_format,
-            )
-            results = dlt.run(
-                context=context,
-                dlt_source=o365_source(run, entities=entities),
-                dlt_pipeline=pipeline,
-                refresh="drop_resources" if config.full_refresh else None,
-            )
-            for result in results:
-                entity = result.asset_key.path[-1] if result.asset_key else ""
-                figures = run.stats[entity].as_metadata() if entity in run.stats else {}
-                context.log.info(f"{entity}: {figures}")
-                yield result._replace(metadata={**(result.metadata or {}), **figures})
-            if mailbox is not None and not run.tenant.users_for_content():
-                # The mailbox is gone upstream: its own rows and state go (the sensor then deletes the partition).
-                tables = [key.path[-1] for key in context.selected_asset_keys]
-                dropped = purge_mailbox(make_pipeline(settings, mailbox=mailbox), mailbox, tables)
-                context.log.info(f"mailbox {mailbox} is gone: deleted its {dropped} rows and its delta state")
+        check_writable(settings)
+        settings.duckdb_path.parent.mkdir(parents=True, exist_ok=True)
+        with exclusive(lock_files(settings, pipeline_name(settings, mailbox=mailbox, shard=shard))):
+            check_not_locked(settings)
+            pipeline = make_pipeline(settings, mailbox=mailbox, shard=shard)
+            runs = runs_at_once(context.instance) if shard is not None else None
+            with make_client(o365, runs=runs) as client, load_errors(pipeline), fewer_gc_passes():
+                # A mailbox partition restricts the run to that user: the "users gone" reconcile, which drops
+                # every other mailbox's rows, only runs when a run covers all users (readers.per_user); a shard's
+                # reconcile drops only its own mailboxes gone.
+                run = SyncRun(
+                    client=client,
+                    users=(mailbox,) if mailbox is not None else users,
+                    shard=shard.owns if shard is not None else None,
+                    file_format=settings.file_format,
+                )
+                if partition is None:
+                    check_users(run)  # O365_USERS (a partition or shard names its own mailboxes)
+                results = dlt.run(
+                    context=context,
+                    dlt_source=o365_source(run, entities=entities),
+                    dlt_pipeline=pipeline,
+                    refresh="drop_resources" if config.full_refresh else None,
+                )
+                for result in results:
+                    entity = result.asset_key.path[-1] if result.asset_key else ""
+                    figures = run.stats[entity].as_metadata() if entity in run.stats else {}
+                    context.log.info(f"{entity}: {figures}")
+                    yield result._replace(metadata={**(result.metadata or {}), **figures})
+                if mailbox is not None and not run.tenant.users_for_content():
+                    # The mailbox is gone upstream: its own rows and state go (the sensor then deletes the
+                    # partition).
+                    tables = [key.path[-1] for key in context.selected_asset_keys]
+                    dropped = purge_mailbox(make_pipeline(settings, mailbox=mailbox), mailbox, tables)
+                    context.log.info(f"mailbox {mailbox} is gone: deleted its {dropped} rows and its delta state")
 
     return _raw_tables
 

@@ -55,3 +55,16 @@ class SchemaChangeError(Exception):
         )
         self.table = table
         self.column = column
+
+
+class MissingKeyError(Exception):
+    """Graph sent an item without its key (``id``): it can be neither stored nor merged, so the run fails before
+    anything is loaded and the delta state stays where it was (the next run reads the same changes again)."""
+
+    def __init__(self, entity: str, request: str) -> None:
+        super().__init__(
+            f"{entity}: Graph sent an item without its id (GET {request}); nothing of this run was loaded and the "
+            f"next run reads the same changes again; if this persists, leave {entity} out of O365_ENTITIES"
+        )
+        self.entity = entity
+        self.request = request

@@ -20,7 +20,7 @@ from urllib.parse import quote
 from ..config import SettingError
 from .client import GraphClient
 from .entities import ENTITIES, PER_USER_READERS, Entity
-from .errors import GraphError
+from .errors import GraphError, MissingKeyError
 from .fanout import TaskCount, fan_out
 from .tenant import Tenant, TenantUser
 
@@ -147,6 +147,25 @@ def shape(item: Mapping[str, Any], extra: Mapping[str, str] | None = None) -> di
     return row
 
 
+def rows_of(
+    ctx: ReadContext, items: Sequence[Any], request: str, extra: Mapping[str, str] | None = None
+) -> list[dict[str, Any]]:
+    """Rows from a page's items (:func:`shape`).
+
+    Raises:
+        MissingKeyError: an item has no ``id`` (naming the entity and ``request``, without its query).
+    """
+    for item in items:
+        if not isinstance(item, dict) or not isinstance(item.get("id"), str) or not item["id"]:
+            raise MissingKeyError(ctx.entity.name, request_path(ctx, request))
+    return [shape(item, extra) for item in items]
+
+
+def request_path(ctx: ReadContext, url: str) -> str:
+    """A request's path under the Graph root, without its query (a delta or skip token is no one's business)."""
+    return "/" + (ctx.client.relative(url) or url).partition("?")[0].lstrip("/")
+
+
 def _params(entity: Entity, top: bool = True) -> dict[str, str]:
     params: dict[str, str] = {}
     if entity.select:
@@ -246,7 +265,7 @@ def delta_stream(
             for page in ctx.client.iter_delta(
                 link or path, params=None if link else params, headers=headers, mailbox=mailbox, first=first
             ):
-                rows = [shape(item, scope) for item in page.items]
+                rows = rows_of(ctx, page.items, link or path, scope)
                 if resync_ids is not None:
                     resync_ids.update(row["id"] for row in rows if not row[DELETED_COLUMN])
                 if rows:
@@ -383,6 +402,8 @@ def read_members_delta(ctx: ReadContext) -> Iterator[Event]:
                 gone_groups.append(group["id"])
                 continue
             for member in group.get("members@delta", []):
+                if not isinstance(member, dict) or not member.get("id"):
+                    raise MissingKeyError(ctx.entity.name, request_path(ctx, ctx.entity.path) + " (members@delta)")
                 row = {
                     "id": f"{group['id']}/{member['id']}",
                     "group_id": group["id"],
@@ -402,7 +423,7 @@ def read_members_delta(ctx: ReadContext) -> Iterator[Event]:
 def read_list(ctx: ReadContext) -> Iterator[Event]:
     """A plain collection, read whole (replace)."""
     for page in ctx.client.iter_pages(ctx.entity.path, params=_params(ctx.entity) or None):
-        yield Rows([shape(item) for item in page.get("value", [])])
+        yield Rows(rows_of(ctx, page.get("value", []), ctx.entity.path))
 
 
 def read_date_cursor(ctx: ReadContext) -> Iterator[Event]:
@@ -417,6 +438,7 @@ def read_date_cursor(ctx: ReadContext) -> Iterator[Event]:
         params["$filter"] = f"{entity.cursor} ge {last}"
     newest, at_newest = last, set(seen)
     for page in ctx.client.iter_pages(entity.path, params=params):
+        rows_of(ctx, page.get("value", []), entity.path)  # every item has its key
         items = []
         for item in page.get("value", []):
             value = item.get(entity.cursor)
@@ -627,7 +649,7 @@ def read_mailbox_list(ctx: ReadContext) -> Iterator[Event]:
             raise first
         path = entity.path.format(user_id=user.id)
         for page in ctx.client.iter_pages(path, params=params, mailbox=user.id, first=first):
-            yield Rows([shape(item, {"user_id": user.id}) for item in page.get("value", [])])
+            yield Rows(rows_of(ctx, page.get("value", []), path, {"user_id": user.id}))
 
     return per_user(ctx, work)
 
@@ -700,9 +722,9 @@ def attachments_of(ctx: ReadContext, owner: str, changed: Sequence[str], with_fi
     paths = {f"users/{owner}/{parent}s/{pid}/attachments?$select={select}": pid for pid in with_files}
     answers = ctx.client.batch_get(list(paths), mailbox=owner)
     rows = [
-        shape(item, {"user_id": owner, parent_column: paths[path]})
+        row
         for path, body in answers.items()
-        for item in body.get("value", [])
+        for row in rows_of(ctx, body.get("value", []), path, {"user_id": owner, parent_column: paths[path]})
     ]
     if rows:
         yield Rows(rows)
@@ -725,7 +747,7 @@ def _children(
             if isinstance(first, GraphError):
                 raise first
             for page in ctx.client.iter_pages(paths[parent_id], params=None, first=first):
-                yield Rows([shape(item, {column: parent_id}) for item in page.get("value", [])])
+                yield Rows(rows_of(ctx, page.get("value", []), paths[parent_id], {column: parent_id}))
         except GraphError as exc:
             if exc.status not in (403, 404):
                 raise

@@ -26,6 +26,7 @@ class Tenant:
         self, client: GraphClient, only_users: Sequence[str] = (), owns: Callable[[str], bool] | None = None
     ) -> None:
         self._client = client
+        self._given = tuple(only_users)
         self._only = {name.lower() for name in only_users}
         self.owns = owns  # a mailbox shard's membership test (by user id); None: every mailbox
         self._lock = threading.RLock()  # plan_ids() lists groups inside its own computation
@@ -45,14 +46,23 @@ class Tenant:
     def _all(self, path: str, params: dict[str, str] | None = None) -> list[dict[str, Any]]:
         return [item for page in self._client.iter_pages(path, params=params) for item in page.get("value", [])]
 
+    def _users(self) -> list[dict[str, Any]]:
+        return self._once(
+            "all_users", lambda: self._all("users", {"$select": "id,userPrincipalName,mail,userType", "$top": "999"})
+        )
+
+    def unknown_users(self) -> list[str]:
+        """The ``O365_USERS`` values that are neither the id nor the user principal name of a user of the tenant."""
+        known = {name.lower() for user in self._users() for name in (user["id"], user.get("userPrincipalName") or "")}
+        return [name for name in self._given if name.lower() not in known]
+
     def users_for_content(self) -> list[TenantUser]:
         """Members with a mail address (guests have no mailbox here), of this shard, restricted by ``O365_USERS``."""
 
         def compute() -> list[TenantUser]:
-            users = self._all("users", {"$select": "id,userPrincipalName,mail,userType", "$top": "999"})
             chosen = [
                 TenantUser(user["id"], user.get("userPrincipalName") or "")
-                for user in users
+                for user in self._users()
                 if user.get("mail") and user.get("userType") != "Guest"
             ]
             if self.owns is not None:
