@@ -20,6 +20,7 @@ from typing import Any
 import orjson
 import pyarrow as pa
 import pyarrow.compute as pc
+from dlt.common.data_types.type_helpers import coerce_value, py_type_to_sc_type
 from dlt.common.normalizers.naming.snake_case import NamingConvention as SnakeCaseNaming
 
 from .entities import ENTITIES, DataType
@@ -122,7 +123,8 @@ def _dig(row: Mapping[str, Any], path: tuple[str, ...]) -> Any:
 
 
 class TypeMismatch(Exception):
-    """A value whose JSON type does not fit its column's (Graph changed a property's type)."""
+    """A value that does not convert to its column's type without loss, by dlt's own rules (Graph changed a
+    property's type): what dlt's normalizer would store in a variant column."""
 
     def __init__(self, stored: DataType, sent: str) -> None:
         super().__init__(f"{sent} where the column holds {stored}")
@@ -130,11 +132,35 @@ class TypeMismatch(Exception):
         self.stored, self.sent = stored, sent
 
 
-def _json_type(value: Any) -> str:
-    for kind, name in ((bool, "bool"), (int, "bigint"), (float, "double"), (str, "text")):
-        if isinstance(value, kind):
-            return name
-    return "json"
+# The Python types Arrow takes as they are for a column type; any other value goes through dlt's coercion.
+_NATIVE: dict[DataType, frozenset[type]] = {
+    "text": frozenset({str}),
+    "bool": frozenset({bool}),
+    "bigint": frozenset({int}),  # not bool: Arrow refuses it, dlt makes it a variant
+    "double": frozenset({float, int}),  # not bool: Arrow would take True as 1.0, dlt makes it a variant
+}
+
+
+def _native(values: list[Any], data_type: DataType) -> bool:
+    kinds = set(map(type, values))
+    kinds.discard(type(None))
+    return kinds <= _NATIVE[data_type]
+
+
+def coerce(value: Any, data_type: DataType) -> Any:
+    """``value`` as dlt's normalizer stores it in a ``data_type`` column (its ``coerce_value``: ``"true"`` into
+    a bool, ``"42"`` into a bigint, ISO text into a timestamp, ...).
+
+    Raises:
+        TypeMismatch: the value does not convert (dlt would add a variant column).
+    """
+    if value is None:
+        return None
+    sent = py_type_to_sc_type(type(value))
+    try:
+        return coerce_value(data_type, sent, value)
+    except (ValueError, TypeError, OverflowError, SyntaxError):
+        raise TypeMismatch(data_type, sent) from None
 
 
 def _array(values: list[Any], data_type: DataType) -> pa.Array:
@@ -143,16 +169,15 @@ def _array(values: list[Any], data_type: DataType) -> pa.Array:
     if data_type == "timestamp":
         return _timestamps(values)
     arrow_type = _ARROW_TYPES[data_type]
+    if _native(values, data_type):
+        try:
+            return pa.array(values, arrow_type)
+        except OverflowError:  # an integer beyond 64 bits: no column type of ours holds it
+            raise TypeMismatch(data_type, "bigint") from None
     try:
-        return pa.array(values, arrow_type)
-    except (pa.ArrowInvalid, pa.ArrowTypeError, OverflowError):
-        if data_type != "text":  # the schema contract: a typed column's type never changes
-            sent = next((_json_type(v) for v in values if v is not None and _json_type(v) != data_type), "json")
-            raise TypeMismatch(data_type, sent) from None
-        # text takes any value, as its JSON text
-        return pa.array(
-            [v if v is None or isinstance(v, str) else orjson.dumps(v).decode() for v in values], arrow_type
-        )
+        return pa.array([coerce(v, data_type) for v in values], arrow_type)
+    except OverflowError:
+        raise TypeMismatch(data_type, "bigint") from None
 
 
 _UTC_US = pa.timestamp("us", tz="UTC")
@@ -160,19 +185,27 @@ _UTC_US = pa.timestamp("us", tz="UTC")
 
 def _timestamps(values: list[Any]) -> pa.Array:
     """ISO 8601 strings as UTC microseconds; Graph writes zone-less local times (``start.dateTime``, 7 digits)
-    next to ``...Z`` ones, and ``0001-01-01`` for "never"."""
-    strings = pa.array([v if isinstance(v, str) else None for v in values], pa.string())
-    for target in (_UTC_US, pa.timestamp("us")):
-        try:
-            return pc.cast(strings, target).cast(_UTC_US)
-        except pa.ArrowInvalid:
-            continue
-    return pa.array([_parse_timestamp(v) for v in strings.to_pylist()], _UTC_US)
+    next to ``...Z`` ones, and ``0001-01-01`` for "never". Other values as dlt coerces them (epoch seconds)."""
+    if _native(values, "text"):
+        strings = pa.array(values, pa.string())
+        for target in (_UTC_US, pa.timestamp("us")):
+            try:
+                return pc.cast(strings, target).cast(_UTC_US)
+            except pa.ArrowInvalid:
+                continue
+    return pa.array([_timestamp(v) for v in values], _UTC_US)
 
 
-def _parse_timestamp(value: str | None) -> dt.datetime | None:
-    if not value:
+def _timestamp(value: Any) -> dt.datetime | None:
+    if value is None:
         return None
+    parsed = _parse_timestamp(value) if isinstance(value, str) else None
+    if parsed is None:  # not ISO text Python reads: dlt's rules decide (text it parses, epoch numbers)
+        parsed = coerce(value, "timestamp")
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=dt.UTC)
+
+
+def _parse_timestamp(value: str) -> dt.datetime | None:
     text = value.replace("Z", "+00:00")
     head, dot, rest = text.partition(".")
     if dot:  # Python reads at most 6 fractional digits
