@@ -23,6 +23,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from .emulator.process import EmulatorProcess
+from .emulator.workload_kit import TENANT_EPOCH
 
 ROOT = Path(__file__).resolve().parent.parent
 GRACE_SECONDS = 10.0
@@ -107,7 +108,8 @@ def run_dev(port: int, home: Path) -> int:
             write_exports(home / "emulator.env", emulator.env)
             if stop.is_set():
                 return 128 + received[0]
-            dev = dagster_dev(port, home, emulator.env)
+            # the marts measure recency from the emulated tenant's own "now" (as the demo does)
+            dev = dagster_dev(port, home, {**emulator.env, "O365_AS_OF": TENANT_EPOCH.isoformat()})
             while dev.poll() is None and not stop.wait(0.5):
                 pass
             if dev.poll() is not None:

@@ -1,5 +1,7 @@
 """dbt models as Dagster assets (dagster-dbt); dbt tests become asset checks."""
 
+import datetime as dt
+import json
 import os
 from collections.abc import Iterator, Mapping
 from typing import Any
@@ -7,12 +9,32 @@ from typing import Any
 import dagster as dg
 from dagster_dbt import DagsterDbtTranslator, DagsterDbtTranslatorSettings, DbtCliResource, DbtProject, dbt_assets
 
-from ..config import PipelineConfig
+from ..config import PipelineConfig, SettingError
 from ..project import dbt_project, ensure_manifest
 from .cadence import MODEL_FRESHNESS
 from .ingestion import DUCKDB_POOL
 
 OWNERS = ["team:data-platform"]
+AS_OF = "O365_AS_OF"
+
+
+def dbt_vars(environ: Mapping[str, str] | None = None) -> list[str]:
+    """``--vars`` for dbt: ``as_of`` from ``O365_AS_OF`` (the moment the marts measure recency from, UTC; the
+    demo sets the emulated tenant's own "now"), none when unset (dbt then measures from the current time).
+
+    Raises:
+        SettingError: naming ``O365_AS_OF`` when it is not an ISO date or timestamp.
+    """
+    value = (os.environ if environ is None else environ).get(AS_OF, "").strip()
+    if not value:
+        return []
+    try:
+        moment = dt.datetime.fromisoformat(value)
+    except ValueError:
+        raise SettingError(AS_OF, f"{value!r} is not an ISO date or timestamp (e.g. 2026-11-01T00:00:00Z)") from None
+    if moment.tzinfo is not None:
+        moment = moment.astimezone(dt.UTC).replace(tzinfo=None)
+    return ["--vars", json.dumps({"as_of": moment.isoformat(sep=" ")})]
 
 
 def is_model(dbt_resource_props: Mapping[str, Any]) -> bool:
@@ -57,4 +79,4 @@ def o365_dbt_models(context: dg.AssetExecutionContext, dbt: DbtCliResource) -> I
     os.environ["O365_DUCKDB_PATH"] = str(settings.duckdb_path)
     os.environ["O365_DATASET"] = settings.dataset
     # A subset run (one workload's models) must not run tests that reach models outside the subset.
-    yield from dbt.cli(["build", "--indirect-selection", "cautious"], context=context).stream()
+    yield from dbt.cli(["build", "--indirect-selection", "cautious", *dbt_vars()], context=context).stream()

@@ -26,6 +26,9 @@ from .workload_kit import (
 )
 
 RETENTION_TICKS = 30 * 86400 * TICKS_PER_SECOND
+# About one account in four is dormant: it never signs in within the log's 30 days, as in a real tenant, so
+# reports of stale accounts and unused licences have something to show beside the active users.
+DORMANT_SHARE = 0.25
 GRAPH_APP_ID = "00000003-0000-0000-c000-000000000000"
 
 _APPS = (
@@ -68,6 +71,7 @@ class EventLog:
         self._step = max(1, RETENTION_TICKS // max(1, base_count))
         self._created: list[_Created] = []
         self._users: tuple[int, list[UserRef]] = (-1, [])
+        self._signers: list[UserRef] = []
         self._lock = threading.Lock()
 
     @property
@@ -82,7 +86,9 @@ class EventLog:
     def _user_list(self) -> list[UserRef]:
         version = self.directory.users_version()
         if self._users[0] != version:
-            self._users = (version, list(self.directory.users()))
+            users = list(self.directory.users())
+            self._signers = [user for user in users if not dormant(self.seed, user)] or users
+            self._users = (version, users)
         return self._users[1]
 
     def count(self) -> int:
@@ -149,10 +155,17 @@ class EventLog:
     def _render(self, key: tuple[str, int], ticks: int) -> JsonDict:
         rng = rng_for(self.seed, self.kind, "body", *key)
         users = self._user_list()
-        user = users[rng.randrange(len(users))] if users else None
         if self.kind == "signIns":
+            signers = self._signers
+            user = signers[rng.randrange(len(signers))] if signers else None
             return _sign_in(self._event_id(key), ticks, rng, user, self.directory)
+        user = users[rng.randrange(len(users))] if users else None
         return _directory_audit(self._event_id(key), ticks, rng, user, users)
+
+
+def dormant(seed: int, user: UserRef) -> bool:
+    """Whether the user is one of the tenant's dormant accounts (no sign-in in the log); fixed by the seed."""
+    return rng_for(seed, "dormant", user.id).random() < DORMANT_SHARE
 
 
 def _sign_in(
