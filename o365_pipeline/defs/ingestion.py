@@ -1,6 +1,7 @@
 """Raw tables: one Dagster asset per entity, materialized together by dlt through dagster-dlt."""
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
+from typing import Any
 
 import dagster as dg
 from dagster_dlt import DagsterDltResource, DagsterDltTranslator, dlt_assets
@@ -10,7 +11,8 @@ from ..auth import O365Auth
 from ..config import PipelineConfig
 from ..destination_access import check_not_locked, check_writable, exclusive, lock_files
 from ..gc_tuning import fewer_gc_passes
-from ..graph.entities import ENTITIES
+from ..graph.entities import ENTITIES, Entity
+from ..graph.entity_columns import column_descriptions, column_types
 from ..graph.source import SyncRun, o365_source
 from ..shards import Shard, shard_of
 from ..sync import check_users, load_errors, make_client, make_pipeline, pipeline_name, purge_mailbox
@@ -24,6 +26,47 @@ DUCKDB_POOL = "duckdb"  # DuckDB has one writer: every asset that writes the fil
 def raw_asset_key(entity: str) -> dg.AssetKey:
     """Asset key of an entity's raw table (dbt sources point at it)."""
     return dg.AssetKey([RAW_KEY_PREFIX, entity])
+
+
+COLUMN_SCHEMA = "dagster/column_schema"
+
+
+def column_schema(entity: Entity) -> dg.TableSchema:
+    """The declared raw columns of an entity with their types and descriptions (the asset's Columns tab)."""
+    types = column_types(entity)
+    return dg.TableSchema(
+        columns=[
+            dg.TableColumn(name=name, type=types[name], description=text)
+            for name, text in column_descriptions(entity).items()
+        ]
+    )
+
+
+def described(entity: Entity, schema: dg.TableSchema) -> dg.TableSchema:
+    """A materialization's column schema (what dlt stored) with the catalogue's descriptions added."""
+    texts = column_descriptions(entity)
+    return dg.TableSchema(
+        columns=[
+            dg.TableColumn(
+                name=column.name,
+                type=column.type,
+                description=column.description or texts.get(column.name),
+                constraints=column.constraints,
+                tags=column.tags,
+            )
+            for column in schema.columns
+        ],
+        constraints=schema.constraints,
+    )
+
+
+def with_descriptions(entity_name: str, metadata: Mapping[str, Any]) -> dict[str, Any]:
+    """Materialization metadata whose ``dagster/column_schema`` carries the catalogue's column descriptions."""
+    schema = metadata.get(COLUMN_SCHEMA)
+    value = getattr(schema, "value", schema)
+    if entity_name not in ENTITIES or not isinstance(value, dg.TableSchema):
+        return dict(metadata)
+    return {**metadata, COLUMN_SCHEMA: described(ENTITIES[entity_name], value)}
 
 
 class O365DltTranslator(DagsterDltTranslator):
@@ -40,7 +83,13 @@ class O365DltTranslator(DagsterDltTranslator):
             kinds={"dlt", "duckdb"},
             owners=[],
             freshness_policy=raw_freshness(entity.workload),
-        ).merge_attributes(metadata={"graph_path": entity.path, "permission": entity.permission})
+        ).merge_attributes(
+            metadata={
+                "graph_path": entity.path,
+                "permission": entity.permission,
+                COLUMN_SCHEMA: dg.MetadataValue.table_schema(column_schema(entity)),
+            }
+        )
 
 
 class SyncConfig(dg.Config):
@@ -119,7 +168,8 @@ def build_raw_assets(
                     entity = result.asset_key.path[-1] if result.asset_key else ""
                     figures = run.stats[entity].as_metadata() if entity in run.stats else {}
                     context.log.info(f"{entity}: {figures}")
-                    yield result._replace(metadata={**(result.metadata or {}), **figures})
+                    metadata = with_descriptions(entity, {**(result.metadata or {}), **figures})
+                    yield result._replace(metadata=metadata)
                 if mailbox is not None and not run.tenant.users_for_content():
                     # The mailbox is gone upstream: its own rows and state go (the sensor then deletes the
                     # partition).

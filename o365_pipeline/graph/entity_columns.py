@@ -1,0 +1,290 @@
+"""What each raw column means: the column half of the entity catalogue (:mod:`.entities` has the tables).
+
+Descriptions are keyed by the Graph property path an entity declares (``columns``, ``layout``; ``from.emailAddress``)
+and shared by every entity where the property means the same; ``ENTITY_PROPERTIES`` says it where it differs. They
+reach the Dagster UI (the raw assets' column schema) and the dbt sources file (``_graph__sources.yml``, written from
+here by ``python -m o365_pipeline.graph.entity_columns``; a test keeps the two equal).
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Mapping
+from pathlib import Path
+
+from dlt.common.normalizers.naming.snake_case import NamingConvention
+
+from .entities import ENTITIES, PER_USER_READERS, DataType, Entity
+
+_NAMING = NamingConvention()
+
+PROPERTIES: dict[str, str] = {
+    "id": "Graph's id of the item (a GUID or an opaque string); the merge key.",
+    "displayName": "Name shown for it in Microsoft 365 apps.",
+    "givenName": "First name (the personal one; surname is the family name).",
+    "surname": "Last name.",
+    "userPrincipalName": "Sign-in name (user@domain), unique in the tenant.",
+    "mail": "Primary SMTP address; empty when it has no mailbox or is not mail-enabled.",
+    "jobTitle": "Job title from the directory profile.",
+    "department": "Department from the directory profile; groups reports by team.",
+    "officeLocation": "Office or building from the directory profile.",
+    "companyName": "Company the person works for (often the partner's name for guests).",
+    "usageLocation": "Two-letter country where the user's licences are used (required to assign one).",
+    "mobilePhone": "Mobile number from the profile, e.g. for text-message sign-in help.",
+    "accountEnabled": "Whether the account can sign in (false: blocked, e.g. a leaver).",
+    "userType": "Member (employee) or Guest (external B2B account).",
+    "createdDateTime": "When it was created (UTC).",
+    "lastModifiedDateTime": "When it last changed (UTC).",
+    "description": "Free-text description its owners wrote.",
+    "mailEnabled": "Whether mail sent to the group's address is delivered (Microsoft 365 and distribution groups).",
+    "securityEnabled": "Whether the group can be granted access to resources (security groups).",
+    "visibility": "Public (anyone in the tenant can join or read) or Private (owners admit members).",
+    "groupId": "The group the membership belongs to (groups.id).",
+    "memberId": "The member's directory object id (a user, group, device or service principal).",
+    "memberType": "What the member is (user, group, device, servicePrincipal, orgContact); nesting shows as group.",
+    "parentFolderId": "The folder holding it (its folder table's id); rebuilds the folder tree.",
+    "totalItemCount": "Items in the folder, subfolders not counted: mailbox size by folder.",
+    "user_id": "The user (users.id) whose mailbox or drive it was read from; with id the key of the table.",
+    "childFolderCount": "Direct subfolders of the folder.",
+    "unreadItemCount": "Unread items in the folder: a measure of mail backlog.",
+    "isHidden": "Whether Outlook hides the folder from the user.",
+    "subject": "What the sender typed on its subject line.",
+    "receivedDateTime": "When the message arrived in this mailbox (UTC).",
+    "sentDateTime": "When the sender sent it (UTC).",
+    "hasAttachments": "Whether it has file attachments (inline images not counted); their rows are in the "
+    "attachment table.",
+    "importance": "Sender's importance flag: low, normal or high.",
+    "isRead": "Whether the mailbox owner has opened the message.",
+    "isDraft": "Whether the message is an unsent draft.",
+    "conversationId": "Thread the message belongs to: counts replies per conversation.",
+    "internetMessageId": "The RFC 2822 Message-ID header, the same in every mailbox holding a copy of the message.",
+    "bodyPreview": "First 255 characters of the body, as text.",
+    "from.emailAddress": "Who the message is from (JSON: name, address); tells sent from received mail.",
+    "sender.emailAddress": "Who actually sent it (JSON: name, address); differs from `from` for delegates.",
+    "flag.flagStatus": "Follow-up flag: notFlagged, flagged or complete.",
+    "toRecipients": "To recipients (JSON list of name and address); the staging model unnests it.",
+    "ccRecipients": "Cc recipients (JSON list of name and address); the staging model unnests it.",
+    "categories": "Outlook categories the owner applied (JSON list of names).",
+    "name": "File name as attached, extension included.",
+    "contentType": "MIME type of the file (e.g. application/pdf).",
+    "size": "Size in bytes.",
+    "isInline": "Whether it is embedded in the body (a signature image) rather than attached.",
+    "message_id": "The message it is attached to (messages.id in the same mailbox).",
+    "event_id": "The event it is attached to (events.id in the same mailbox).",
+    "type": "singleInstance, occurrence or exception of a recurring series, or seriesMaster.",
+    "isAllDay": "Whether the event lasts whole days.",
+    "isCancelled": "Whether the organizer cancelled it.",
+    "isOnlineMeeting": "Whether it has an online meeting (Teams) link.",
+    "seriesMasterId": "For an occurrence or exception, the id of its recurring series.",
+    "showAs": "How the time shows in free/busy: free, tentative, busy, oof, workingElsewhere.",
+    "changeKey": "Version of the item: changes with every edit.",
+    "originalStartTimeZone": "Time zone the organizer created the start in.",
+    "originalEndTimeZone": "Time zone the organizer created the end in.",
+    "iCalUId": "Id shared by every attendee's copy of the event (iCalendar UID): counts meetings once.",
+    "reminderMinutesBeforeStart": "How long ahead of the start Outlook pops its reminder, in minutes.",
+    "isReminderOn": "Whether a reminder is set.",
+    "sensitivity": "normal, personal, private or confidential.",
+    "isOrganizer": "Whether the mailbox owner organizes the event (false: invited).",
+    "responseRequested": "Whether the organizer asked attendees to respond.",
+    "webLink": "URL that opens the event in Outlook on the web.",
+    "onlineMeetingUrl": "Join URL of the online meeting, when there is one.",
+    "organizer.emailAddress": "Who organizes the event (JSON: name, address).",
+    "location.displayName": "Where the event takes place, as typed or the room's name.",
+    "location.locationType": "Kind of location: default, conferenceRoom, homeAddress, businessAddress, ...",
+    "start.dateTime": "Start of the event (UTC).",
+    "start.timeZone": "Time zone of the start as Graph returned it (UTC: the sync asks for UTC).",
+    "end.dateTime": "End of the event (UTC); with the start, the meeting's length.",
+    "end.timeZone": "Time zone of the end as Graph returned it.",
+    "body.contentType": "Format of the body: text or html.",
+    "body.content": "The invitation's body.",
+    "responseStatus.response": "The owner's answer: none, organizer, accepted, tentativelyAccepted, declined, ...",
+    "responseStatus.time": "When the owner answered (UTC).",
+    "attendees": "Invitees (JSON list: address, type required/optional/resource, response); the staging model "
+    "unnests it.",
+    "middleName": "Name between the first and last names on the contact card.",
+    "nickName": "Informal name the owner knows the contact by.",
+    "initials": "Letters of the contact's names Outlook shows in place of a photo.",
+    "title": "Form of address before the name (Dr., Ms.).",
+    "fileAs": "Name the contact is filed under.",
+    "businessHomePage": "Company web site.",
+    "personalNotes": "The owner's notes on the contact.",
+    "birthday": "Date of birth the owner entered; Outlook adds it as a yearly event.",
+    "emailAddresses": "Email addresses (JSON list of name and address).",
+    "businessPhones": "Business phone numbers (JSON list).",
+    "homePhones": "Home phone numbers (JSON list).",
+    "homeAddress": "Home postal address (JSON).",
+    "businessAddress": "Business postal address (JSON).",
+    "otherAddress": "Other postal address (JSON).",
+    "webUrl": "URL that opens it in the browser.",
+    "eTag": "Version of the item's metadata and content.",
+    "createdBy.user": "Who created it (JSON: id, displayName).",
+    "lastModifiedBy.user": "Who changed it last (JSON: id, displayName).",
+    "parentReference.id": "The folder holding it (drive_items.id); rebuilds paths.",
+    "parentReference.driveId": "The drive (OneDrive) it lives in.",
+    "parentReference.driveType": "personal, business (OneDrive for Business) or documentLibrary.",
+    "fileSystemInfo.createdDateTime": "When the file was created on the client that uploaded it (UTC).",
+    "fileSystemInfo.lastModifiedDateTime": "When the file last changed on the client (UTC).",
+    "folder.childCount": "Items directly in the folder; empty for files.",
+    "file.mimeType": "MIME type of the file; empty for folders.",
+    "file.hashes": "Content hashes (JSON: quickXorHash, sha1Hash, ...): finds duplicate files.",
+    "shared.owner": "Who owns a shared item (JSON).",
+    "shared.scope": "How widely it is shared: anonymous, organization or users.",
+    "planId": "The plan the task belongs to (planner_plans.id).",
+    "bucketId": "The plan's bucket (column) the task sits in.",
+    "percentComplete": "0 (not started), 50 (in progress) or 100 (completed).",
+    "priority": "0-10: 1 urgent, 3 important, 5 medium, 9 low.",
+    "dueDateTime": "When the task is due (UTC).",
+    "completedDateTime": "When the task was completed (UTC); empty while open.",
+    "topic": "Subject of the conversation.",
+    "lastDeliveredDateTime": "When the latest post arrived (UTC): how alive the group's mailbox is.",
+    "membershipType": "standard (the whole team), private or shared channel.",
+    "businessType": "Kind of business as set up in Bookings.",
+    "email": "The business's contact mail address.",
+    "activityDateTime": "When the directory change happened (UTC); the incremental cursor.",
+    "activityDisplayName": "What was done, e.g. Add user, Update application.",
+    "category": "Area of the change: UserManagement, GroupManagement, RoleManagement, ...",
+    "result": "success, failure, timeout or unknownFutureValue.",
+    "operationType": "Add, Update, Delete, Assign or Unassign.",
+    "loggedByService": "Service that logged it: Core Directory, Self-service Password Management, ...",
+    "userId": "The user who signed in (users.id).",
+    "appDisplayName": "Application signed in to, e.g. Microsoft Teams.",
+    "ipAddress": "Client IP address of the sign-in.",
+    "clientAppUsed": "Client kind: Browser, Mobile Apps and Desktop clients, Exchange ActiveSync, ... "
+    "(legacy protocols show here).",
+    "userDisplayName": "Display name of the user who signed in.",
+    "appId": "Application (client) id signed in to.",
+    "correlationId": "Id tying the sign-in to the other events of the same request.",
+    "conditionalAccessStatus": "Conditional Access outcome: success, failure or notApplied.",
+    "isInteractive": "Whether a person signed in (false: a token refreshed by an app).",
+    "riskDetail": "Why the risk state is what it is (none when there is no risk).",
+    "riskLevelAggregated": "Aggregated risk level: none, low, medium, high.",
+    "riskLevelDuringSignIn": "Risk level computed at sign-in time.",
+    "riskState": "none, atRisk, confirmedCompromised, remediated, dismissed, ...",
+    "resourceDisplayName": "Resource the token was for, e.g. Microsoft Graph.",
+    "resourceId": "Application id of that resource.",
+    "status.errorCode": "0 for a successful sign-in, else the Entra error code (50126: bad password).",
+    "status.failureReason": "Why the sign-in failed, as text.",
+    "status.additionalDetails": "More detail on the outcome (e.g. MFA requirement satisfied).",
+    "deviceDetail.deviceId": "Id of the device signed in from, when registered.",
+    "deviceDetail.displayName": "Name of the device signed in from, when registered.",
+    "deviceDetail.operatingSystem": "Windows, MacOs, Ios, Android or Linux of the client signing in.",
+    "deviceDetail.browser": "Browser and version the sign-in came through (Edge 120.0.0).",
+    "location.city": "City the sign-in came from (from the IP address).",
+    "location.state": "State or region the sign-in came from.",
+    "location.countryOrRegion": "Two-letter country the sign-in came from.",
+    "location.geoCoordinates": "Latitude and longitude of the sign-in (JSON).",
+    "riskEventTypes_v2": "Risk detections of the sign-in (JSON list, e.g. unfamiliarFeatures).",
+    "appliedConditionalAccessPolicies": "Conditional Access policies evaluated and their result (JSON list).",
+}
+
+# Where a property means something particular to one table.
+ENTITY_PROPERTIES: dict[str, dict[str, str]] = {
+    "users": {"id": "Graph's user id (a GUID), the same in every table that points at a user."},
+    "groups": {
+        "id": "Graph's group id (a GUID).",
+        "displayName": "Name of the group as members see it.",
+        "description": "What the group is for, as its owners wrote it.",
+    },
+    "group_members": {"id": "group id/member id: one row per direct membership."},
+    "mail_folders": {"displayName": "Folder name (Inbox, Sent Items, or the user's own)."},
+    "contact_folders": {"displayName": "Folder name (Contacts, or the user's own)."},
+    "contacts": {"displayName": "Name of the contact as shown in Outlook."},
+    "drive_items": {
+        "name": "File or folder name.",
+        "size": "Bytes of the file, or of everything below a folder: storage used.",
+        "createdDateTime": "When it was uploaded or created in OneDrive (UTC).",
+    },
+    "message_attachments": {"size": "Size of the attachment in bytes (what it adds to the mailbox)."},
+    "event_attachments": {"size": "Size of the attachment in bytes."},
+    "planner_plans": {"title": "Name of the plan."},
+    "planner_tasks": {"title": "What the task says to do."},
+    "teams": {"displayName": "Name members see for the team in Teams.", "description": "What the team is for."},
+    "channels": {
+        "displayName": "Name members see for the channel in its team.",
+        "description": "What the channel is for.",
+    },
+    "booking_businesses": {"displayName": "Name customers see for the business."},
+    "sign_ins": {
+        "createdDateTime": "When the sign-in happened (UTC); the incremental cursor.",
+        "userPrincipalName": "Sign-in name used.",
+    },
+}
+
+# Columns the sync adds to every raw table.
+BOOKKEEPING: dict[str, str] = {
+    "is_deleted": "Set on a row Graph reported deleted (@removed): the merge deletes the row, so it never stays.",
+    "sync_seq": "Order of the copies of one item within a load: the last copy wins the merge.",
+    "_dlt_load_id": "dlt load that wrote the row (a row of _dlt_loads).",
+    "_dlt_id": "dlt's unique row id; child tables point at it with _dlt_parent_id.",
+}
+
+
+def column_name(path: str) -> str:
+    """dlt's column name of a Graph property path: ``from.emailAddress`` -> ``from__email_address``."""
+    return "__".join(_NAMING.normalize_identifier(part) for part in path.split("."))
+
+
+def declared_columns(entity: Entity) -> dict[str, DataType]:
+    """The properties an entity stores with their types, ``id`` and the mailbox key first (Graph paths)."""
+    keys: dict[str, DataType] = {"id": "text"}
+    if entity.reader in PER_USER_READERS:
+        keys["user_id"] = "text"
+    return {**keys, **entity.columns, **entity.layout}
+
+
+def describe(entity: Entity, path: str) -> str:
+    """What a property of an entity means."""
+    return ENTITY_PROPERTIES.get(entity.name, {}).get(path) or PROPERTIES[path]
+
+
+def column_descriptions(entity: Entity) -> dict[str, str]:
+    """Every declared raw column of an entity (dlt names) with its description, bookkeeping columns last."""
+    described = {column_name(path): describe(entity, path) for path in declared_columns(entity)}
+    return {**described, **BOOKKEEPING}
+
+
+def column_types(entity: Entity) -> dict[str, str]:
+    """The declared raw columns' types (dlt names), bookkeeping columns included."""
+    types = {column_name(path): kind for path, kind in declared_columns(entity).items()}
+    return {**types, "is_deleted": "bool", "sync_seq": "bigint", "_dlt_load_id": "text", "_dlt_id": "text"}
+
+
+SOURCES_FILE = Path(__file__).resolve().parents[2] / "dbt_project" / "models" / "staging" / "_graph__sources.yml"
+_SOURCES_HEAD = """\
+version: 2
+
+# Written by `python -m o365_pipeline.graph.entity_columns` from the entity catalogue (graph/entities.py,
+# graph/entity_columns.py): edit those, then run it again.
+sources:
+  - name: graph
+    description: Raw Microsoft Graph tables loaded by dlt (one per entity, merged on id; child tables parent__child).
+    # The schema dlt loads into (O365_DATASET).
+    schema: "{{ env_var('O365_DATASET', 'o365_raw') }}"
+    tables:
+"""
+
+
+def _quoted(text: str) -> str:
+    return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+def sources_yaml(entities: Mapping[str, Entity] = ENTITIES) -> str:
+    """The dbt sources file: every raw table with its description, Dagster asset key and described columns."""
+    lines = [_SOURCES_HEAD.rstrip("\n")]
+    for entity in entities.values():
+        lines += [
+            f"      - name: {entity.name}",
+            f"        description: {_quoted(entity.description)}",
+            "        meta:",
+            "          dagster:",
+            f'            asset_key: ["o365_raw", "{entity.name}"]',
+            "        columns:",
+        ]
+        for name, text in column_descriptions(entity).items():
+            lines += [f"          - name: {name}", f"            description: {_quoted(text)}"]
+    return "\n".join(lines) + "\n"
+
+
+if __name__ == "__main__":
+    SOURCES_FILE.write_text(sources_yaml())
+    print(f"wrote {SOURCES_FILE}", file=sys.stderr)
