@@ -27,6 +27,7 @@ from dlt.pipeline.exceptions import PipelineStepFailed
 from .auth import GraphCredentials
 from .config import PipelineConfig, SettingError
 from .destination_access import check_not_locked, check_writable, exclusive, lock_files, locked_by
+from .duckdb_load import LOAD_SETTINGS, bounded_duckdb
 from .gc_tuning import fewer_gc_passes, release_freed_memory
 from .graph.client import GraphClient
 from .graph.early_pages import EarlyPages, stored_links
@@ -104,17 +105,16 @@ class ReleaseBetweenSteps(NullCollector):
 
 
 def make_destination(config: PipelineConfig, shard: Shard | None = None) -> Any:
-    """DuckDB at ``O365_DUCKDB_PATH``, or Postgres (``O365_DESTINATION=postgres``) reached with ``O365_PG_*``
-    or, without ``O365_PG_HOST``, dlt's own config (``DESTINATION__POSTGRES__CREDENTIALS``).
+    """DuckDB at ``O365_DUCKDB_PATH`` (merged in bounded memory: :mod:`.duckdb_load`), or Postgres
+    (``O365_DESTINATION=postgres``) reached with ``O365_PG_*`` or, without ``O365_PG_HOST``, dlt's own config
+    (``DESTINATION__POSTGRES__CREDENTIALS``).
 
     A shard loads through its own staging schema (``<dataset>_staging__shard_03of16``): a merge empties the
     staging tables it loads through, and shard runs load side by side."""
     staging = {"staging_dataset_name_layout": f"%s_staging__{shard.key}"} if shard is not None else {}
     if config.destination == "duckdb":
-        return dlt.destinations.duckdb(
-            DuckDbCredentials(str(config.duckdb_path), global_config={"memory_limit": config.duckdb_memory_limit}),
-            **staging,
-        )
+        settings = {**LOAD_SETTINGS, "memory_limit": config.duckdb_memory_limit}
+        return bounded_duckdb(DuckDbCredentials(str(config.duckdb_path), global_config=settings), **staging)
     pg = config.postgres
     if pg is None:
         return dlt.destinations.postgres(**staging)
@@ -249,6 +249,40 @@ def _innermost(exc: BaseException) -> BaseException:
     return current
 
 
+def prune_state(pipeline: dlt.Pipeline) -> int:
+    """Delete the pipeline's stored state rows older than its last loaded one; returns how many went.
+
+    dlt adds a copy of the whole state (every deltaLink of the tenant: ~14 MB for 5,000 mailboxes) to
+    ``_dlt_pipeline_state`` with every load whose state changed, and only ever restores the newest one of a
+    finished load: without this the table grew by that much with every sync.
+    """
+    with pipeline.sql_client() as client:
+        state = client.make_qualified_table_name("_dlt_pipeline_state")
+        loads = client.make_qualified_table_name("_dlt_loads")
+        newest = (
+            f"select max(s._dlt_load_id) from {state} as s join {loads} as l on l.load_id = s._dlt_load_id"
+            " where s.pipeline_name = %s and l.status = 0"
+        )
+        try:
+            rows = client.execute_sql(
+                f"select count(*) from {state} where pipeline_name = %s and _dlt_load_id < ({newest})",
+                pipeline.pipeline_name,
+                pipeline.pipeline_name,
+            )
+        except Exception as exc:  # nothing loaded yet: no state table
+            if "does not exist" not in str(exc) and "not found" not in str(exc).lower():
+                raise
+            return 0
+        old = int(rows[0][0]) if rows else 0
+        if old:
+            client.execute_sql(
+                f"delete from {state} where pipeline_name = %s and _dlt_load_id < ({newest})",
+                pipeline.pipeline_name,
+                pipeline.pipeline_name,
+            )
+    return old
+
+
 def last_links(pipeline: dlt.Pipeline, entities: Sequence[str]) -> dict[str, dict[str, str]]:
     """The deltaLinks in the pipeline's local state (the last run's), if readable, of the selected entities that
     read their own streams (an attachment table riding on its selected parent asks none)."""
@@ -343,7 +377,8 @@ def run_sync(
                     load_info = pipeline.run(source, refresh="drop_resources" if full_refresh else None)
             finally:
                 run.early.close()
-    load_info.raise_on_failed_jobs()
+        load_info.raise_on_failed_jobs()
+        prune_state(pipeline)  # inside the lock: it writes to the destination
     for name, stats in run.stats.items():
         log.info("%s: %s", name, stats.as_metadata())
     return SyncReport(

@@ -103,3 +103,24 @@ def test_duckdb_out_of_memory_names_the_setting_and_the_next_run_loses_nothing(
     monkeypatch.delenv("O365_DUCKDB_MEMORY_LIMIT")
     assert sync().stats["messages"].rows >= 20  # the changes the failed run read are read again
     assert_equals_truth(tenant)
+
+
+def test_only_the_last_loaded_state_is_kept_in_the_destination(tenant: EmulatorServer) -> None:
+    import duckdb
+
+    from o365_pipeline.sync import make_pipeline
+
+    sync()
+    admin(tenant, "POST", "mutate", {"seed": 5, "ops": [{"entity": "messages", "op": "update", "count": 3}]})
+    sync()
+    config = PipelineConfig.from_env()
+    with duckdb.connect(str(config.duckdb_path), read_only=True) as con:
+        states = con.execute(f"select _dlt_load_id from {config.dataset}._dlt_pipeline_state").fetchall()
+        loads = con.execute(f"select load_id from {config.dataset}._dlt_loads order by load_id").fetchall()
+    assert len(loads) == 2 and states == [loads[-1]]  # each run wrote one; the older one went
+    pipeline = make_pipeline(config)
+    pipeline.drop()
+    pipeline.sync_destination()  # the kept row is the state the next run restores
+    assert pipeline.state["_state_version"] >= 2 and pipeline.state["sources"]["o365"]["resources"]["messages"]
+    assert sync().stats["messages"].rows == 0
+    assert_equals_truth(tenant)

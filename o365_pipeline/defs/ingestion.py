@@ -15,7 +15,7 @@ from ..graph.entities import ENTITIES, Entity
 from ..graph.entity_columns import column_descriptions, column_types
 from ..graph.source import SyncRun, o365_source
 from ..shards import Shard, shard_of
-from ..sync import check_users, load_errors, make_client, make_pipeline, pipeline_name, purge_mailbox
+from ..sync import check_users, load_errors, make_client, make_pipeline, pipeline_name, prune_state, purge_mailbox
 from .cadence import raw_freshness
 from .partitions import MAILBOX_ENTITIES, MAILBOXES, TENANT_ENTITIES, runs_at_once, shard_partitions
 
@@ -170,6 +170,7 @@ def build_raw_assets(
                     context.log.info(f"{entity}: {figures}")
                     metadata = with_descriptions(entity, {**(result.metadata or {}), **figures})
                     yield result._replace(metadata=metadata)
+                prune_state(pipeline)  # older copies of the state are never read again
                 if mailbox is not None and not run.tenant.users_for_content():
                     # The mailbox is gone upstream: its own rows and state go (the sensor then deletes the
                     # partition).

@@ -460,6 +460,10 @@ ENTITIES: dict[str, Entity] = {
                 "dueDateTime": "timestamp",
                 "completedDateTime": "timestamp",
                 "createdDateTime": "timestamp",
+                # open types keyed by user id / category name: flattened, they made a column per assignee
+                # (2,510 columns at 5,000 users, which DuckDB could not insert within its memory limit)
+                "assignments": "json",
+                "appliedCategories": "json",
             },
         ),
         Entity(

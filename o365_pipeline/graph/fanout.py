@@ -114,9 +114,21 @@ def fan_out(
             stop.set()
             out.put(_Failure(exc))
 
+    pending = iter(todo)
+    taking = threading.Lock()
+
+    def take_and_run() -> None:  # each worker takes the next task: no future per task (5,000 mailboxes)
+        while not stop.is_set():
+            with taking:
+                task = next(pending, _DONE)
+            if task is _DONE:
+                return
+            run(task)  # type: ignore[arg-type]
+
     def run_all() -> None:
-        with ThreadPoolExecutor(max_workers=max(1, min(workers, len(todo))), thread_name_prefix="graph") as pool:
-            for future in [pool.submit(run, task) for task in todo]:
+        threads = max(1, min(workers, len(todo)))
+        with ThreadPoolExecutor(max_workers=threads, thread_name_prefix="graph") as pool:
+            for future in [pool.submit(take_and_run) for _ in range(threads)]:
                 future.result()
         out.put(_DONE)
 
