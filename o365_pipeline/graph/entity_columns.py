@@ -197,7 +197,11 @@ ENTITY_PROPERTIES: dict[str, dict[str, str]] = {
     "message_attachments": {"size": "Size of the attachment in bytes (what it adds to the mailbox)."},
     "event_attachments": {"size": "Size of the attachment in bytes."},
     "planner_plans": {"title": "Name of the plan."},
-    "planner_tasks": {"title": "What the task says to do."},
+    "planner_tasks": {
+        "title": "What the task says to do.",
+        "assignments": "Who the task is assigned to: JSON object keyed by user id (when and by whom assigned).",
+        "appliedCategories": "Labels set on the task: JSON object keyed by category name (category1...25).",
+    },
     "teams": {"displayName": "Name members see for the team in Teams.", "description": "What the team is for."},
     "channels": {
         "displayName": "Name members see for the channel in its team.",
