@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 INSTALLED := $(VENV)/.installed
 MANIFEST := dbt_project/target/manifest.json
 
-.PHONY: install manifest demo test test-deps lint dev docs bench clean
+.PHONY: install manifest demo test test-deps lint dev docs bench bench-shards clean
 
 install: $(INSTALLED)
 
@@ -53,6 +53,10 @@ docs: manifest
 
 bench: manifest
 	$(BIN)/o365-pipeline bench --scale bench
+
+# Mailbox shards into a throwaway PostgreSQL (initdb/pg_ctl): the bench tenant as 4 shards, 1, 2 and 4 at once.
+bench-shards: manifest
+	$(BIN)/python -m o365_pipeline.bench.shards --scale bench --rounds 2
 
 clean:
 	rm -rf data dbt_project/target .dagster_home

@@ -2,14 +2,9 @@
 
 from __future__ import annotations
 
-import glob
 import hashlib
 import os
-import shutil
-import socket
 import ssl
-import subprocess
-import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -18,6 +13,7 @@ import httpx
 import psycopg2
 import pytest
 
+from o365_pipeline.bench.postgres import throwaway_postgres
 from o365_pipeline.emulator import EmulatorServer
 from o365_pipeline.graph.entities import ENTITIES
 
@@ -91,58 +87,11 @@ def assert_equals_truth(emulator: EmulatorServer) -> None:
         assert expected["ids_sha256"] in (ids_digest(bare), ids_digest(keyed)), table
 
 
-def pg_binary(name: str) -> str:
-    """``initdb``/``pg_ctl`` from PATH, /usr/local/bin or Debian's /usr/lib/postgresql/<version>/bin."""
-    found = shutil.which(name) or shutil.which(name, path="/usr/local/bin")
-    candidates = sorted(glob.glob(f"/usr/lib/postgresql/*/bin/{name}"))
-    if found is None and not candidates:
-        raise RuntimeError(f"{name} not found: install PostgreSQL (Debian: apt-get install postgresql)")
-    return found or candidates[-1]
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
 @pytest.fixture(scope="module")
 def postgres() -> Iterator[dict[str, str]]:
-    """A PostgreSQL cluster on a free loopback port (as ``nobody`` when running as root); its O365_PG_* settings."""
-    folder = Path(tempfile.mkdtemp(prefix="o365-pg-"))
-    as_user: list[str] = []
-    if os.geteuid() == 0:  # PostgreSQL refuses to run as root
-        shutil.chown(folder, "nobody")
-        as_user = ["runuser", "-u", "nobody", "--"]
-    port = free_port()
-    data, log = folder / "data", folder / "log"
-    subprocess.run(
-        [*as_user, pg_binary("initdb"), "-D", str(data), "-U", "o365", "--auth=trust", "-E", "UTF8"],
-        check=True,
-        capture_output=True,
-    )
-    options = f"-p {port} -k {folder} -c listen_addresses=127.0.0.1 -c fsync=off"
-    subprocess.run(
-        [*as_user, pg_binary("pg_ctl"), "-D", str(data), "-o", options, "-l", str(log), "-w", "start"],
-        check=True,
-        capture_output=True,
-    )
-    try:
-        settings = {
-            "O365_PG_HOST": "127.0.0.1",
-            "O365_PG_PORT": str(port),
-            "O365_PG_USER": "o365",
-            "O365_PG_PASSWORD": "unused-trust-auth",
-            "O365_PG_DBNAME": "o365",
-        }
-        con = psycopg2.connect(host="127.0.0.1", port=port, user="o365", dbname="postgres")
-        con.autocommit = True  # CREATE DATABASE runs outside a transaction
-        con.cursor().execute("create database o365")
-        con.close()
+    """A throwaway PostgreSQL cluster on a free loopback port, database ``o365``; its O365_PG_* settings."""
+    with throwaway_postgres() as settings:
         yield settings
-    finally:
-        subprocess.run([*as_user, pg_binary("pg_ctl"), "-D", str(data), "-m", "immediate", "stop"], capture_output=True)
-        shutil.rmtree(folder, ignore_errors=True)
 
 
 def query(settings: dict[str, str], sql: str) -> list[tuple]:

@@ -17,11 +17,11 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import dagster as dg
-import psycopg2
 import pytest
 from dlt.common.versioned_state import decompress_state
 
 from o365_pipeline.auth import O365Auth
+from o365_pipeline.bench.postgres import create_database
 from o365_pipeline.config import PipelineConfig
 from o365_pipeline.defs.partitions import MAILBOX_JOB, TENANT_ENTITIES
 from o365_pipeline.emulator import EmulatorServer
@@ -47,10 +47,7 @@ def instance_env(
     """The settings of a shard deployment: the emulator, Postgres as destination and as Dagster's storage
     (database ``dagster``), ``deploy/dagster.yaml`` as the instance, 4 shards, 4 runs at once."""
     use_emulator(emulator, tmp_path, monkeypatch)
-    con = psycopg2.connect(host="127.0.0.1", port=int(postgres["O365_PG_PORT"]), user="o365", dbname="o365")
-    con.autocommit = True  # CREATE DATABASE runs outside a transaction
-    con.cursor().execute("create database dagster")
-    con.close()
+    create_database(postgres, "dagster")
     home = tmp_path / "dagster_home"
     home.mkdir()
     shutil.copy(ROOT / "deploy" / "dagster.yaml", home / "dagster.yaml")
