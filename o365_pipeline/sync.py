@@ -27,6 +27,7 @@ from dlt.pipeline.exceptions import PipelineStepFailed
 from .auth import GraphCredentials
 from .config import PipelineConfig, SettingError
 from .destination_access import check_not_locked, check_writable, exclusive, lock_files, locked_by
+from .destinations import locked_postgres
 from .duckdb_load import LOAD_SETTINGS, bounded_duckdb
 from .gc_tuning import fewer_gc_passes, release_freed_memory
 from .graph.client import GraphClient
@@ -117,7 +118,7 @@ def make_destination(config: PipelineConfig, shard: Shard | None = None) -> Any:
         return bounded_duckdb(DuckDbCredentials(str(config.duckdb_path), global_config=settings), **staging)
     pg = config.postgres
     if pg is None:
-        return dlt.destinations.postgres(**staging)
+        return locked_postgres(**staging)
     credentials = {
         "drivername": "postgresql",
         "host": pg["host"],
@@ -126,7 +127,7 @@ def make_destination(config: PipelineConfig, shard: Shard | None = None) -> Any:
         "password": pg.get("password") or "",  # dlt wants one even where the server trusts
         "database": pg.get("dbname") or "postgres",
     }
-    return dlt.destinations.postgres(credentials=credentials, **staging)
+    return locked_postgres(credentials=credentials, **staging)
 
 
 def purge_mailbox(pipeline: dlt.Pipeline, mailbox: str, tables: Sequence[str]) -> int:

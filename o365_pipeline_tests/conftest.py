@@ -95,8 +95,12 @@ def postgres() -> Iterator[dict[str, str]]:
 
 
 def query(settings: dict[str, str], sql: str) -> list[tuple]:
+    """The rows of ``sql`` in the database of ``settings`` (its O365_PG_* settings)."""
     with psycopg2.connect(
-        host=settings["O365_PG_HOST"], port=int(settings["O365_PG_PORT"]), user="o365", dbname="o365"
+        host=settings["O365_PG_HOST"],
+        port=int(settings["O365_PG_PORT"]),
+        user="o365",
+        dbname=settings["O365_PG_DBNAME"],
     ) as con:
         cur = con.cursor()
         cur.execute(sql)

@@ -12,11 +12,13 @@ import shutil
 import signal
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import dagster as dg
+import psycopg2
 import pytest
 from dlt.common.versioned_state import decompress_state
 
@@ -24,6 +26,7 @@ from o365_pipeline.auth import O365Auth
 from o365_pipeline.bench.postgres import create_database
 from o365_pipeline.config import PipelineConfig
 from o365_pipeline.defs.partitions import MAILBOX_JOB, TENANT_ENTITIES
+from o365_pipeline.destinations import SCHEMA_LOCK
 from o365_pipeline.emulator import EmulatorServer
 from o365_pipeline.graph.link_state import load_links
 from o365_pipeline.project import DBT_EXECUTABLE, dbt_project
@@ -194,3 +197,42 @@ def test_every_shard_runs_through_the_queue_into_postgres_with_its_own_state(
     )
     assert done.returncode == 0, done.stdout[-3000:]
     assert "ERROR=0" in done.stdout and "SKIP=0" in done.stdout
+
+
+def test_shard_runs_change_the_schema_one_at_a_time(
+    emulator: EmulatorServer, postgres: dict[str, str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Two first loads at once would both create the same tables: the second waits for the first's schema lock."""
+    use_emulator(emulator, tmp_path, monkeypatch)
+    create_database(postgres, "first_loads")
+    for name, value in {**postgres, "O365_DESTINATION": "postgres", "O365_PG_DBNAME": "first_loads"}.items():
+        monkeypatch.setenv(name, value)
+    holder = psycopg2.connect(host="127.0.0.1", port=int(postgres["O365_PG_PORT"]), user="o365", dbname="first_loads")
+    holder.autocommit = True
+    holder.cursor().execute("select pg_advisory_lock(%s)", (SCHEMA_LOCK,))  # another run is changing the schema
+    failures: list[BaseException] = []
+
+    def shard_run() -> None:
+        try:
+            run_sync(O365Auth.from_env(), PipelineConfig.from_env(), entities=("mail_folders",), shard=Shard(0, 2))
+        except BaseException as exc:  # reported by the test thread
+            failures.append(exc)
+
+    worker = threading.Thread(target=shard_run, daemon=True)
+    worker.start()
+    waiting = 0
+    deadline = time.monotonic() + 120
+    while not waiting and worker.is_alive() and time.monotonic() < deadline:
+        time.sleep(0.2)
+        cur = holder.cursor()
+        cur.execute("select count(*) from pg_locks where locktype = 'advisory' and not granted")
+        waiting = cur.fetchone()[0]
+    assert waiting == 1 and worker.is_alive(), failures  # the run waits to create its dataset
+    cur = holder.cursor()
+    cur.execute("select count(*) from information_schema.schemata where schema_name = 'o365_raw'")
+    assert cur.fetchone()[0] == 0
+    holder.cursor().execute("select pg_advisory_unlock(%s)", (SCHEMA_LOCK,))
+    worker.join(timeout=120)
+    holder.close()
+    assert not worker.is_alive() and not failures, failures
+    assert query({**postgres, "O365_PG_DBNAME": "first_loads"}, "select count(*) from o365_raw.mail_folders")[0][0] > 0
