@@ -34,8 +34,9 @@ from .graph.client import GraphClient
 from .graph.early_pages import EarlyPages, stored_links
 from .graph.entities import select_entities
 from .graph.errors import SchemaChangeError
+from .graph.folder_feed import FOLDER_TABLES
 from .graph.pacing import PacingSettings
-from .graph.readers import unreadable_recheck_seconds
+from .graph.readers import FOLDERS, unreadable_recheck_seconds
 from .graph.source import EntityStats, SyncRun, o365_source
 from .shards import MAILBOX_ENTITIES, MAILBOX_SHARDS, Shard, concurrent_runs, share_of_budget
 
@@ -295,7 +296,12 @@ def last_links(pipeline: dlt.Pipeline, entities: Sequence[str]) -> dict[str, dic
     except Exception as exc:  # a local state that cannot be read is dropped and restored anyway
         log.debug("local pipeline state not readable (%s): no early first pages", exc)
         return {}
-    return {name: entity_links for name, entity_links in links.items() if name in names}
+    shared = {name for name, table in FOLDER_TABLES.items() if table in selected}  # folder lists come from there
+    return {
+        name: {key: link for key, link in entity_links.items() if name not in shared or not key.endswith(f"/{FOLDERS}")}
+        for name, entity_links in links.items()
+        if name in names
+    }
 
 
 def sharded_entities(selected: Sequence[str], full_refresh: bool) -> tuple[str, ...]:

@@ -14,7 +14,7 @@ import os
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
 from ..config import SettingError
@@ -23,6 +23,9 @@ from .entities import ENTITIES, PER_USER_READERS, Entity
 from .errors import GraphError, MissingKeyError
 from .fanout import TaskCount, fan_out
 from .tenant import Tenant, TenantUser
+
+if TYPE_CHECKING:
+    from .folder_feed import FolderFeed
 
 DELETED_COLUMN = "is_deleted"
 
@@ -122,6 +125,7 @@ class ReadContext:
     workers: int = 8
     prefetched: dict[str, dict[str, Any]] = field(default_factory=dict)  # first pages of stored links, by key
     parents: TaskCount = field(default_factory=TaskCount)  # mailboxes (or groups, plans, ...) done of total
+    folders: FolderFeed | None = None  # the folder table's rounds, when it runs too (messages, contacts)
     recheck_unreadable: float = field(default_factory=unreadable_recheck_seconds)
     calendar_window: tuple[dt.datetime, dt.datetime] = field(
         default_factory=lambda: (
@@ -495,22 +499,39 @@ def folder_ids(
 ) -> Iterator[Event]:
     """A mailbox's folder ids: the known ones changed by what the folder delta (from its stored link) reports,
     or a full round the first time (plus ``extra()``: folders that delta does not list, such as the default
-    contact folder). Yields the folders deltaLink to keep; returns the ids."""
+    contact folder). Yields the folders deltaLink to keep; returns the ids.
+
+    In a run that reads the folder table too (``ctx.folders``), its round of this mailbox is used instead of a
+    request of our own when this table stood at the same link (:mod:`.folder_feed`).
+    """
     key = f"{user_id}/{FOLDERS}"
+    shared = ctx.folders.take(user_id) if ctx.folders is not None else None
     ids = dict.fromkeys(known if key in ctx.links else extra())
+    with_parents = "parentFolderId" in select.split(",")
+
+    def apply(changed: Iterator[tuple[str, str | None, bool]]) -> None:
+        for folder_id, parent_id, deleted in changed:
+            if deleted:
+                ids.pop(folder_id, None)
+            else:
+                ids[folder_id] = None
+                if parent_id and with_parents:  # the default contact folder is every top folder's parent
+                    ids[parent_id] = None
+
+    if shared is not None and shared.link is not None and shared.since == ctx.links.get(key):
+        apply(iter(shared.changed))
+        if shared.resynced is not None:  # the folder list was resynced: the new full round is the truth
+            ids = dict.fromkeys([*extra(), *shared.resynced])
+        yield KeepState("links", key, shared.link)
+        return list(ids)
     for event in delta_stream(ctx, key, path, {"$select": select}, scope={}, mailbox=user_id):
         if isinstance(event, Rows):
-            for row in event.rows:
-                if row[DELETED_COLUMN]:
-                    ids.pop(row["id"], None)
-                else:
-                    ids[row["id"]] = None
-                    if row.get("parentFolderId"):  # the default contact folder is every top folder's parent
-                        ids[row["parentFolderId"]] = None
+            apply((row["id"], row.get("parentFolderId"), row[DELETED_COLUMN]) for row in event.rows)
         elif isinstance(event, Drop):  # the folder list was resynced: the new full round is the truth
             ids = dict.fromkeys([*extra(), *event.keep])
         elif isinstance(event, KeepState):
-            yield event
+            # the folder table's new link when it has one: from the next run on, both stand at the same link
+            yield KeepState("links", key, shared.link) if shared is not None and shared.link else event
     return list(ids)
 
 

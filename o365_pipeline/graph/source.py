@@ -32,9 +32,11 @@ from .entities import ENTITIES, PER_USER_READERS, Entity, select_entities
 from .errors import SchemaChangeError
 from .fanout import TaskCount, in_background
 from .feed import ParentFeed, publish, ride
+from .folder_feed import FOLDER_TABLES, FolderFeed, publish_folders
 from .link_state import load_links, store_links
 from .readers import (
     DELETED_COLUMN,
+    FOLDERS,
     READERS,
     UNREADABLE,
     Drop,
@@ -147,6 +149,7 @@ class SyncRun:
     file_format: str = "parquet"  # dlt's load files; "insert_values" for Postgres, which takes no parquet
     stats: dict[str, EntityStats] = field(default_factory=dict)
     feeds: dict[str, ParentFeed] = field(default_factory=dict, repr=False)  # by parent entity name
+    folder_feeds: dict[str, FolderFeed] = field(default_factory=dict, repr=False)  # by folder table name
     early: EarlyPages | None = field(default=None, repr=False)  # first pages asked before dlt started
     _views: dict[str, GraphClient] = field(default_factory=dict, repr=False)
     _tenant: Tenant | None = field(default=None, repr=False)
@@ -178,6 +181,11 @@ class SyncRun:
         """The hand-over from ``parent``'s reader to its attachment table's reader (the same one for both)."""
         with self._lock:
             return self.feeds.setdefault(parent, ParentFeed(parent))
+
+    def folder_feed(self, folder_table: str) -> FolderFeed:
+        """The hand-over from a folder table's reader to its content table's reader (the same one for both)."""
+        with self._lock:
+            return self.folder_feeds.setdefault(folder_table, FolderFeed(folder_table))
 
     def numbers(self, count: int) -> int:
         """Reserve ``count`` numbers of the growing sequence that orders replays; returns the first."""
@@ -432,6 +440,8 @@ def _read(context: ReadContext, early: EarlyPages | None) -> Iterator[Event]:
     links = current_links(context)
     pages = early.take(context.entity.name, links) if early is not None else {}
     rest = {key: link for key, link in links.items() if key not in pages}
+    if context.folders is not None:  # the folder lists come from the folder table's rounds
+        rest = {key: link for key, link in rest.items() if not key.endswith(f"/{FOLDERS}")}
     context.prefetched = pages | prefetch(context.client, rest, delta_headers(context.entity), context.workers)
     yield from READERS[context.entity.reader](context)
 
@@ -449,6 +459,16 @@ def _riding(entity: Entity, run: SyncRun) -> tuple[ParentFeed | None, ParentFeed
     return rides, run.feed(entity.name) if child else None
 
 
+def _sharing_folders(entity: Entity, run: SyncRun) -> tuple[FolderFeed | None, FolderFeed | None]:
+    """(the folder rounds ``entity`` reads its folder lists from, the feed it publishes its rounds to): set when
+    the folder table and its content table both run."""
+    selected = _selected()
+    folder_table = FOLDER_TABLES.get(entity.name)
+    takes = run.folder_feed(folder_table) if folder_table in selected else None
+    content = next((name for name, table in FOLDER_TABLES.items() if table == entity.name), None)
+    return takes, run.folder_feed(entity.name) if content in selected else None
+
+
 def _extract(entity: Entity, run: SyncRun) -> Iterator[list[dict[str, Any]] | pa.Table]:
     """Run the entity's reader; turn its events into rows (Arrow tables for the big entities), state and figures
     on this (dlt's) thread."""
@@ -463,11 +483,15 @@ def _extract(entity: Entity, run: SyncRun) -> Iterator[list[dict[str, Any]] | pa
         entity, client, run.tenant, dict(links), dict(state), workers=run.workers, parents=stats.parents
     )
     rides, publishes = _riding(entity, run)
+    folders, shares = _sharing_folders(entity, run)
+    context.folders = folders
     if rides is None:
         reader = _read(context, run.early)
     else:  # a rider asks no delta of its own, unless it must catch up to where its parent's links start
         behind = entity.parent is not None and links != load_links(dlt.current.resource_state(entity.parent))
         reader = ride(context, rides, _read(context, run.early) if behind else None)
+    if shares is not None:  # each mailbox's folder round handed to the content table's reader
+        reader = publish_folders(reader, shares, dict(links))
     events = in_background(publish(reader, publishes) if publishes else reader)
     stored = StoredRows(entity.name)
     snapshot = Snapshot(entity, state.get(Snapshot.STATE_KEY)) if entity.strategy == "replace" else None
@@ -519,6 +543,10 @@ def _extract(entity: Entity, run: SyncRun) -> Iterator[list[dict[str, Any]] | pa
             publishes.stop()
         if rides is not None:
             rides.abandon()
+        if shares is not None:
+            shares.stop()
+        if folders is not None:
+            folders.abandon()
         events.close()
         stored.close()
         stats.live = None  # its figures move into the totals below
