@@ -7,7 +7,6 @@ import os
 import shutil
 import subprocess
 import sys
-import tempfile
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -117,29 +116,26 @@ def test_a_duckdb_file_held_open_by_another_program_is_named_with_its_process(
     assert fingerprint(path) == before
 
 
-def test_a_read_only_duckdb_folder_is_named_in_one_line(tenant: EmulatorServer) -> None:
-    # A folder of its own that another user may enter: as root (CI containers), the sync runs as an unprivileged
-    # user in a user namespace, since root writes into read-only folders anyway.
-    with tempfile.TemporaryDirectory() as base:
-        os.chmod(base, 0o755)
-        folder = Path(base) / "ro"
-        folder.mkdir()
-        shutil.copy(os.environ["O365_DUCKDB_PATH"], folder / "o365.duckdb")
-        before = fingerprint(str(folder / "o365.duckdb"))
-        dlt_dir = Path(base) / "dlt"
-        dlt_dir.mkdir(mode=0o777)
-        os.chmod(dlt_dir, 0o777)
-        folder.chmod(0o555)
-        env = {**os.environ, "O365_DUCKDB_PATH": str(folder / "o365.duckdb"), "DLT_DATA_DIR": str(dlt_dir)}
-        as_user = ["unshare", "--user", "--map-user=65534", "--"] if os.geteuid() == 0 else []
+def test_a_read_only_duckdb_folder_is_named_in_one_line(tenant: EmulatorServer, tmp_path: Path) -> None:
+    folder = tmp_path / "read-only"
+    folder.mkdir()
+    shutil.copy(os.environ["O365_DUCKDB_PATH"], folder / "o365.duckdb")
+    before = fingerprint(str(folder / "o365.duckdb"))
+    folder.chmod(0o555)
+    env = {**os.environ, "O365_DUCKDB_PATH": str(folder / "o365.duckdb"), "DLT_DATA_DIR": str(tmp_path / "dlt2")}
+    # root writes into read-only folders anyway: as root (CI containers) the sync runs without root's privileges,
+    # as the files' owner (a user namespace maps this uid to an unprivileged one)
+    as_owner = ["unshare", "--user", "--map-user=65534", "--"] if os.geteuid() == 0 else []
+    try:
         done = subprocess.run(
-            [*as_user, CLI, "sync", "--progress-seconds", "0"], env=env, capture_output=True, text=True, timeout=120
+            [*as_owner, CLI, "sync", "--progress-seconds", "0"], env=env, capture_output=True, text=True, timeout=120
         )
-        assert done.returncode == 2, done.stderr[-2000:]  # before: 3-4 tracebacks
-        assert "Traceback" not in done.stderr
-        assert done.stderr.strip().splitlines()[-1] == (
-            f"error: O365_DUCKDB_PATH: the folder {folder} is read-only: DuckDB writes o365.duckdb and its .wal "
-            "there; make it writable or point O365_DUCKDB_PATH at a writable folder"
-        )
-        assert fingerprint(str(folder / "o365.duckdb")) == before
+    finally:
         folder.chmod(0o755)
+    assert done.returncode == 2, done.stderr[-2000:]  # before: 3-4 tracebacks
+    assert "Traceback" not in done.stderr
+    assert done.stderr.strip().splitlines()[-1] == (
+        f"error: O365_DUCKDB_PATH: the folder {folder} is read-only: DuckDB writes o365.duckdb and its .wal there; "
+        "make it writable or point O365_DUCKDB_PATH at a writable folder"
+    )
+    assert fingerprint(str(folder / "o365.duckdb")) == before
