@@ -132,19 +132,15 @@ class TypeMismatch(Exception):
         self.stored, self.sent = stored, sent
 
 
-# The Python types Arrow takes as they are for a column type; any other value goes through dlt's coercion.
-_NATIVE: dict[DataType, frozenset[type]] = {
-    "text": frozenset({str}),
-    "bool": frozenset({bool}),
-    "bigint": frozenset({int}),  # not bool: Arrow refuses it, dlt makes it a variant
-    "double": frozenset({float, int}),  # not bool: Arrow would take True as 1.0, dlt makes it a variant
-}
+# Arrow converts these silently where dlt would not (2.5 into bigint as 2, True into double as 1.0): their values
+# are checked first. Text and bool columns take the values as they are and refuse any other type themselves.
+_CHECKED: dict[DataType, frozenset[type]] = {"bigint": frozenset({int}), "double": frozenset({float, int})}
 
 
-def _native(values: list[Any], data_type: DataType) -> bool:
-    kinds = set(map(type, values))
-    kinds.discard(type(None))
-    return kinds <= _NATIVE[data_type]
+def _only(values: list[Any], kinds: frozenset[type]) -> bool:
+    found = set(map(type, values))
+    found.discard(type(None))
+    return found <= kinds
 
 
 def coerce(value: Any, data_type: DataType) -> Any:
@@ -169,9 +165,11 @@ def _array(values: list[Any], data_type: DataType) -> pa.Array:
     if data_type == "timestamp":
         return _timestamps(values)
     arrow_type = _ARROW_TYPES[data_type]
-    if _native(values, data_type):
+    if data_type not in _CHECKED or _only(values, _CHECKED[data_type]):
         try:
             return pa.array(values, arrow_type)
+        except (pa.ArrowInvalid, pa.ArrowTypeError):
+            pass  # a value of another type: each one as dlt coerces it, below
         except OverflowError:  # an integer beyond 64 bits: no column type of ours holds it
             raise TypeMismatch(data_type, "bigint") from None
     try:
@@ -186,13 +184,15 @@ _UTC_US = pa.timestamp("us", tz="UTC")
 def _timestamps(values: list[Any]) -> pa.Array:
     """ISO 8601 strings as UTC microseconds; Graph writes zone-less local times (``start.dateTime``, 7 digits)
     next to ``...Z`` ones, and ``0001-01-01`` for "never". Other values as dlt coerces them (epoch seconds)."""
-    if _native(values, "text"):
+    try:
         strings = pa.array(values, pa.string())
-        for target in (_UTC_US, pa.timestamp("us")):
-            try:
-                return pc.cast(strings, target).cast(_UTC_US)
-            except pa.ArrowInvalid:
-                continue
+    except (pa.ArrowInvalid, pa.ArrowTypeError):
+        strings = None  # not all text: each value on its own, below
+    for target in (_UTC_US, pa.timestamp("us")) if strings is not None else ():
+        try:
+            return pc.cast(strings, target).cast(_UTC_US)
+        except pa.ArrowInvalid:
+            continue
     return pa.array([_timestamp(v) for v in values], _UTC_US)
 
 
