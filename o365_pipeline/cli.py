@@ -6,12 +6,13 @@ import argparse
 import contextlib
 import logging
 import sys
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING
 
 from .config import PipelineConfig, SettingError, split_list
 
 if TYPE_CHECKING:
+    from .graph.source import EntityStats
     from .shards import Shard
 
 
@@ -49,7 +50,18 @@ def _sync(args: argparse.Namespace) -> int:
             f"{stats.retries:>9}{stats.skipped:>9}{stats.seconds:>9.2f}"
         )
     print(f"synced {len(report.stats)} entities in {report.seconds:.1f} s")
-    return 0
+    return _denied_exit(report.stats)
+
+
+def _denied_exit(stats: Mapping[str, EntityStats]) -> int:
+    """1 when Graph refused an entity (403: a permission missing; each was logged as it happened), with one last
+    line naming the entities, the permissions and what to do; else 0."""
+    denied = {name: s.denied for name, s in sorted(stats.items()) if s.denied is not None}
+    if not denied:
+        return 0
+    needs = ", ".join(f"{name} needs the Graph permission {refused.permission}" for name, refused in denied.items())
+    print(f"error: {needs}: grant it, or leave the entity out with O365_ENTITIES", file=sys.stderr)
+    return 1
 
 
 def _shard(key: str | None) -> Shard | None:

@@ -383,6 +383,7 @@ def run_sync(
                 with watch(run) if watch is not None else contextlib.nullcontext(), load_errors(pipeline):
                     load_info = pipeline.run(source, refresh="drop_resources" if full_refresh else None)
             finally:
+                run.cancel()  # nothing of this run sends a request once it is over (a failed run: at once)
                 run.early.close()
         load_info.raise_on_failed_jobs()
         prune_state(pipeline)  # inside the lock: it writes to the destination

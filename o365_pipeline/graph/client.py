@@ -22,7 +22,7 @@ from urllib.parse import urlsplit
 import httpx
 import orjson
 
-from .errors import GraphError
+from .errors import Cancelled, GraphError
 from .pacing import GLOBAL, Pacer, PacingSettings, mailbox_of
 from .transport import ConnectionPool, Response, TransportError, proxied
 
@@ -149,7 +149,8 @@ class GraphClient:
         self._token_lock = threading.Lock()
         self._max_attempts = max_attempts
         self.pacing = pacing or PacingSettings()
-        self.pacer = Pacer(self.pacing)  # shared by every view
+        self.cancelled = threading.Event()  # shared by every view: set by cancel()
+        self.pacer = Pacer(self.pacing, self.cancelled)  # shared by every view
         self._backoff_base = backoff_base
         self._backoff_cap = backoff_cap
         self._global = threading.BoundedSemaphore(max_in_flight)
@@ -182,6 +183,16 @@ class GraphClient:
     def __exit__(self, *exc: object) -> None:
         self.close()
 
+    def cancel(self) -> None:
+        """Stop the sync's requests: from now on no request is sent (every view raises :class:`Cancelled`),
+        and waits for ``Retry-After``, backoff or pacing end at once. Used when one entity failed the run."""
+        self.cancelled.set()
+
+    def _pause(self, seconds: float) -> None:
+        """Sleep ``seconds``, unless the client is cancelled meanwhile (then raise :class:`Cancelled`)."""
+        if self.cancelled.wait(seconds):
+            raise Cancelled()
+
     def view(self) -> GraphClient:
         """The same client (connections, token, concurrency limits) counting its requests separately."""
         clone = copy.copy(self)
@@ -189,10 +200,31 @@ class GraphClient:
         return clone
 
     def url(self, path: str) -> str:
-        """Absolute URL of a path relative to ``/v1.0`` (absolute URLs pass through)."""
-        if path.startswith("https://") or path.startswith("http://"):
-            return path
-        return f"{self.base_url}/{path.lstrip('/')}"
+        """Absolute URL of a path relative to ``/v1.0``; an absolute URL (a nextLink or deltaLink) only when it
+        is on the Graph root (same scheme, host and port), so the token never goes anywhere else.
+
+        Raises:
+            GraphError: ``ForeignLink`` for an absolute URL elsewhere (nothing is sent).
+        """
+        if "://" not in path:
+            return f"{self.base_url}/{path.lstrip('/')}"
+        if origin(path) != origin(self.base_url):
+            raise GraphError(
+                0,
+                "ForeignLink",
+                f"Graph sent a link to {shown_origin(path)}, which is not the Graph root {shown_origin(self.base_url)} "
+                "(O365_GRAPH_URL): not followed, the token goes to the Graph root only",
+                urlsplit(path).path,
+            )
+        return path
+
+    def rebased(self, link: str) -> str:
+        """A stored deltaLink on the current Graph root: one kept from an earlier root (``O365_GRAPH_URL``
+        changed) is asked of this one (which answers it or sends the stream into a resync), never followed."""
+        parts = urlsplit(link)
+        if "://" not in link or origin(link) == origin(self.base_url) or not parts.path.startswith("/v1.0/"):
+            return link
+        return self.base_url + parts.path[len("/v1.0") :] + (f"?{parts.query}" if parts.query else "")
 
     def _bearer(self, force_refresh: bool = False) -> str:
         with self._token_lock:
@@ -247,6 +279,8 @@ class GraphClient:
         attempt = bounced = 0
         throttled_since: float | None = None
         while attempt < self._max_attempts:
+            if self.cancelled.is_set():
+                raise Cancelled()
             wait: float | None = None
             token = self._bearer()
             request_headers = {"Authorization": f"Bearer {token}", **(headers or {})}
@@ -257,7 +291,7 @@ class GraphClient:
             except (httpx.TransportError, TransportError) as exc:
                 self.stats.add(requests=1, retries=1)
                 last = GraphError(0, type(exc).__name__, "connection failed", where)
-                time.sleep(self._backoff(attempt))
+                self._pause(self._backoff(attempt))
                 attempt += 1
                 continue
             status = response.status_code
@@ -266,6 +300,8 @@ class GraphClient:
                 with self._mailboxes_lock:
                     self.mailbox_requests.update(mailboxes)
             if status < 300:
+                if _is_html(response, content):  # a proxy or sign-in page: retrying will not make it Graph
+                    raise html_error(status, where)
                 try:
                     body = orjson.loads(content) if content else {}
                     if isinstance(body, dict) and isinstance(body.get("value"), list):
@@ -298,7 +334,7 @@ class GraphClient:
                     wait = self._backoff(attempt)
             self.stats.add(retries=1)
             attempt += 1
-            time.sleep(wait)
+            self._pause(wait)
         assert last is not None
         raise last
 
@@ -360,8 +396,8 @@ class GraphClient:
                     headers = {k.lower(): v for k, v in (response.get("headers") or {}).items()}
                     if status < 300:
                         pending.pop(i)
-                        results[i] = page = response.get("body") or {}
-                        if isinstance(page.get("value"), list):
+                        results[i] = page = _inner_body(response, headers)
+                        if isinstance(page, dict) and isinstance(page.get("value"), list):
                             self.stats.add(pages=1)
                     elif status in RETRY_STATUSES:
                         wait = retry_after_seconds(headers.get("retry-after"))
@@ -392,7 +428,7 @@ class GraphClient:
                         raise GraphError(429, "TooManyRequests", f"{len(pending)} batched requests throttled", "$batch")
                     continue
                 attempt += 1
-                time.sleep(max(waits, default=self._backoff(attempt)))
+                self._pause(max(waits, default=self._backoff(attempt)))
         return results
 
     def batch_get(self, paths: list[str], *, mailbox: str | None = None) -> dict[str, dict[str, Any]]:
@@ -425,10 +461,11 @@ class GraphClient:
         """
         page = first if first is not None else self.get(path, params=params, headers=headers, mailbox=mailbox)
         while True:
-            yield page
+            yield collection_page(page, urlsplit(self.url(path)).path)
             next_link = page.get("@odata.nextLink")
             if not next_link:
                 return
+            path = next_link
             page = self.get(next_link, headers=headers, mailbox=mailbox)
 
     def iter_delta(
@@ -443,10 +480,82 @@ class GraphClient:
         """Run one delta round from ``start`` (an initial path or a stored deltaLink).
 
         Yields each page's items; the last page carries the new deltaLink. Params are only sent with an
-        initial path: a stored deltaLink already encodes its query.
+        initial path: a stored deltaLink already encodes its query (one from an earlier Graph root is rebased).
         """
-        for page in self.iter_pages(start, params=params, headers=headers, mailbox=mailbox, first=first):
+        for page in self.iter_pages(self.rebased(start), params=params, headers=headers, mailbox=mailbox, first=first):
             yield DeltaPage(items=page.get("value", []), delta_link=page.get("@odata.deltaLink"))
+
+
+_DEFAULT_PORTS = {"https": 443, "http": 80}
+
+
+def origin(url: str) -> tuple[str, str, int | None]:
+    """(scheme, host, port) of an absolute URL, lower case, the scheme's default port filled in."""
+    parts = urlsplit(url)
+    scheme = parts.scheme.lower()
+    try:
+        port = parts.port or _DEFAULT_PORTS.get(scheme)
+    except ValueError:  # a port that is not a number: matches nothing
+        port = -1
+    return scheme, (parts.hostname or "").lower(), port
+
+
+def shown_origin(url: str) -> str:
+    """``scheme://host:port`` of a URL, for messages (never its path or query: they may hold tokens)."""
+    scheme, host, port = origin(url)
+    return f"{scheme}://{host}:{port}"
+
+
+def collection_page(page: Any, where: str) -> dict[str, Any]:
+    """``page`` when it is a Graph collection page (a JSON object with a ``value`` list).
+
+    Raises:
+        GraphError: anything else (a JSON array, ``value`` missing or null, an error object answered with 200):
+            taking it as an empty page would move the stream's deltaLink past changes never read.
+    """
+    if isinstance(page, dict) and isinstance(page.get("value"), list):
+        return page
+    if not isinstance(page, dict):
+        got = f"a JSON {_JSON_NAMES.get(type(page), type(page).__name__)}"
+    else:
+        got = "value: null" if page.get("value", 0) is None else "no 'value' list"
+    message = f"the answer is not a Graph collection page ({got}); nothing of it is kept, the next run asks again"
+    raise GraphError(200, "NotACollectionPage", message, where)
+
+
+_JSON_NAMES = {list: "array", str: "string", int: "number", float: "number", bool: "boolean", type(None): "null"}
+
+
+def _is_html(response: httpx.Response | Response, content: bytes) -> bool:
+    """Whether an answer is an HTML page (a proxy's or a sign-in page), not Graph's JSON."""
+    content_type = str(response.headers.get("Content-Type") or "").lower()
+    return "html" in content_type or content[:64].lstrip().startswith((b"<!", b"<html", b"<HTML"))
+
+
+def html_error(status: int, where: str) -> GraphError:
+    """The one-line error for an HTML page answered where Graph's JSON was expected."""
+    return GraphError(
+        status,
+        "NotGraph",
+        "Graph answered an HTML page (content-type text/html), not JSON: something between here and Graph (a "
+        "proxy, a captive portal, a wrong host) answers instead; check O365_GRAPH_URL and the proxy settings "
+        "(HTTPS_PROXY)",
+        where,
+    )
+
+
+def _inner_body(response: Mapping[str, Any], headers: Mapping[str, str]) -> dict[str, Any] | GraphError:
+    """A successful ``$batch`` answer's body: its JSON object, or the error an HTML page or a non-object is."""
+    body = response.get("body")
+    if "html" in headers.get("content-type", "").lower():
+        return html_error(int(response.get("status", 0)), "$batch")
+    if body is None:
+        return {}
+    if not isinstance(body, dict):
+        return GraphError(
+            200, "NotACollectionPage", f"the answer is not a JSON object (a {type(body).__name__})", "$batch"
+        )
+    return body
 
 
 def _error_from(response: httpx.Response | Response, content: bytes, where: str) -> GraphError:

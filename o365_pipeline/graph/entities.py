@@ -626,3 +626,22 @@ def select_entities(names: tuple[str, ...] | list[str] = ()) -> list[Entity]:
             f"valid: {', '.join(ENTITIES)}"
         )
     return [entity for name, entity in ENTITIES.items() if not names or name in names]
+
+
+def _path_segments(path: str) -> list[str]:
+    """A Graph path's segments after ``/v1.0``, without a trailing delta function (``delta``/``delta()``)."""
+    segments = [s for s in path.split("?")[0].split("/") if s and s != "v1.0"]
+    return segments[:-1] if segments and segments[-1] in ("delta", "delta()") else segments
+
+
+def permission_for(path: str, fallback: Entity) -> str:
+    """The permission a request path needs: the one of the entity whose collection it is (``users`` for the
+    users listing every per-user entity starts from), else ``fallback``'s."""
+    asked = _path_segments(path)
+    for entity in ENTITIES.values():
+        template = _path_segments(entity.path)
+        if len(template) == len(asked) and all(
+            t == a or t.startswith("{") for t, a in zip(template, asked, strict=True)
+        ):
+            return entity.permission
+    return fallback.permission

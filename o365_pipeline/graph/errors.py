@@ -37,6 +37,13 @@ class GraphError(Exception):
         )
 
 
+class Cancelled(Exception):
+    """The sync is stopping (an entity failed, or the run was interrupted): no further request is sent."""
+
+    def __init__(self) -> None:
+        super().__init__("the sync is stopping: request not sent")
+
+
 class SchemaChangeError(Exception):
     """Graph sent a value whose type does not fit a raw column's frozen type; nothing of the run was loaded.
 

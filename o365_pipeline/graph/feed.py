@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from .fanout import fan_out
 from .readers import (
     DELETED_COLUMN,
+    Denied,
     Drop,
     Event,
     Finished,
@@ -43,7 +44,7 @@ class Changes:
     with_files: tuple[str, ...]
 
 
-Item = Changes | KeepState | Skipped | Readable | Finished
+Item = Changes | KeepState | Skipped | Readable | Finished | Denied
 
 
 class ParentStopped(RuntimeError):
@@ -75,13 +76,16 @@ class ParentFeed:
         """The next item; ``None`` once the parent's reader has ended and every item was taken.
 
         Raises:
-            ParentStopped: the parent's reader failed or stopped before its end.
+            ParentStopped: the parent's reader failed or stopped before its end, or the consumer side was
+                abandoned (a consumer thread still waiting must end, not wait for a parent that may never come).
         """
         with self._cond:
-            while not self._items and not self._ended and self._error is None:
+            while not self._items and not self._ended and self._error is None and not self._abandoned:
                 self._cond.wait()
             if self._error is not None:
                 raise ParentStopped(f"the {self.parent} reader stopped: {self._error!r}") from self._error
+            if self._abandoned:
+                raise ParentStopped(f"the reader riding on {self.parent} was closed")
             if self._items:
                 item = self._items.popleft()
                 self._cond.notify_all()
@@ -135,7 +139,9 @@ def publish(events: Iterator[Event], feed: ParentFeed) -> Iterator[Event]:
             elif isinstance(event, Finished):
                 flush(event.owner)
                 feed.put(event)
-            elif isinstance(event, (Skipped, Readable)) or (isinstance(event, KeepState) and event.section == "links"):
+            elif isinstance(event, (Skipped, Readable, Denied)) or (
+                isinstance(event, KeepState) and event.section == "links"
+            ):  # a denied parent: the attachment table is not read either
                 feed.put(event)
             elif isinstance(event, Drop) and event.parent_column is None and "user_id" in event.scope:
                 feed.put(event)  # a resynced stream: its stored parents not in the full round are gone
@@ -177,7 +183,7 @@ def ride(ctx: ReadContext, feed: ParentFeed, catch_up: Iterator[Event] | None = 
 
     workers = [*([-1] if catch_up is not None else []), *range(ctx.workers)]
     try:
-        yield from fan_out(workers, take, workers=len(workers))
+        yield from fan_out(workers, take, workers=len(workers), cancelled=ctx.client.cancelled)
     finally:
         feed.abandon()
 

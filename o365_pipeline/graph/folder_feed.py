@@ -65,15 +65,18 @@ class FolderFeed:
         """``owner``'s round, waiting for it; None when the folder table's reader ended without one.
 
         Raises:
-            FolderTableStopped: the folder table's reader failed or stopped before its end.
+            FolderTableStopped: the folder table's reader failed or stopped before its end, or the content
+                table's side was abandoned.
         """
         with self._cond:
-            while owner not in self._rounds and not self._ended and self._error is None:
+            while owner not in self._rounds and not self._ended and self._error is None and not self._abandoned:
                 self._cond.wait()
             if owner in self._rounds:
                 return self._rounds.pop(owner)
             if self._error is not None:
                 raise FolderTableStopped(f"the {self.folder_table} reader stopped: {self._error!r}") from self._error
+            if self._abandoned:  # the content table was closed: a thread still waiting ends, not waits forever
+                raise FolderTableStopped(f"the reader taking {self.folder_table} rounds was closed")
             return None
 
     def end(self) -> None:

@@ -18,6 +18,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from ..config import SettingError
+from .errors import Cancelled
 
 GLOBAL = ""  # the scope of every request of the client
 _OUTLOOK = re.compile(
@@ -137,8 +138,9 @@ class _Window:
 class Pacer:
     """Sliding windows for the whole client and for each mailbox, shared by every thread of a client."""
 
-    def __init__(self, settings: PacingSettings) -> None:
+    def __init__(self, settings: PacingSettings, cancelled: threading.Event | None = None) -> None:
         self.settings = settings
+        self.cancelled = cancelled or threading.Event()  # set: waiting threads raise Cancelled
         self._lock = threading.Lock()
         self._overall = _Window(settings.overall)
         self._mailboxes: dict[str, _Window] = {}
@@ -163,7 +165,8 @@ class Pacer:
                 if delay <= 0:
                     return [window.spend(cost, now) for window, cost in windows]
                 self.waited += delay
-            time.sleep(delay)
+            if self.cancelled.wait(delay):
+                raise Cancelled()
 
     def answered(self, entries: list[list[float]]) -> None:
         """The answer is in: the server counted the request by now, so it stays in our windows from now."""

@@ -19,7 +19,7 @@ from urllib.parse import quote
 
 from ..config import SettingError
 from .client import GraphClient
-from .entities import ENTITIES, PER_USER_READERS, Entity
+from .entities import ENTITIES, PER_USER_READERS, Entity, permission_for
 from .errors import GraphError, MissingKeyError
 from .fanout import TaskCount, fan_out
 from .tenant import Tenant, TenantUser
@@ -95,7 +95,17 @@ class Forget:
     owners: frozenset[str]
 
 
-Event = Rows | KeepState | Drop | Skipped | Readable | Finished | Forget
+@dataclass(frozen=True)
+class Denied:
+    """Graph refused the entity itself (403: the app lacks ``permission``): nothing more of it is read this run,
+    its state does not move, the other entities load (``o365-pipeline sync`` then exits non-zero)."""
+
+    permission: str
+    code: str
+    path: str
+
+
+Event = Rows | KeepState | Drop | Skipped | Readable | Finished | Forget | Denied
 
 UNREADABLE = "unreadable"  # resource state key: {owner: {"code", "since"}}
 
@@ -133,6 +143,17 @@ class ReadContext:
             dt.datetime.now(dt.UTC) + dt.timedelta(days=365),
         )
     )
+
+
+def denied_as_event(entity: Entity, events: Iterator[Event]) -> Iterator[Event]:
+    """The reader's ``events``; a 403 that ends the reader (not one mailbox's or parent's, which are skipped
+    where they happen) becomes a :class:`Denied` naming the permission the refused request needs."""
+    try:
+        yield from events
+    except GraphError as exc:
+        if exc.status != 403:
+            raise
+        yield Denied(permission_for(exc.path, entity), exc.code, exc.path)
 
 
 def removed(item: Mapping[str, Any]) -> bool:
@@ -192,7 +213,7 @@ def prefetch(client: GraphClient, links: Mapping[str, str], headers: Mapping[str
     Links ``$batch`` cannot carry (another host) and failed answers (an expired token) are left out: their
     stream sends its own request and handles the error.
     """
-    relative = {key: client.relative(link) for key, link in sorted(links.items())}
+    relative = {key: client.relative(client.rebased(link)) for key, link in sorted(links.items())}
     todo = [(key, url) for key, url in relative.items() if url]
     if len(todo) < 2:
         return {}
@@ -204,7 +225,7 @@ def prefetch(client: GraphClient, links: Mapping[str, str], headers: Mapping[str
             if not isinstance(answer, GraphError):
                 yield key, answer
 
-    return dict(fan_out(chunks, work, workers=workers))
+    return dict(fan_out(chunks, work, workers=workers, cancelled=client.cancelled))
 
 
 def batch_first_pages(
@@ -218,7 +239,7 @@ def batch_first_pages(
         answers = ctx.client.batch([(url, headers) for _, url in chunk])
         yield from zip([key for key, _ in chunk], answers, strict=True)
 
-    return dict(fan_out(chunks, work, workers=ctx.workers))
+    return dict(fan_out(chunks, work, workers=ctx.workers, cancelled=ctx.client.cancelled))
 
 
 def with_query(path: str, params: Mapping[str, str] | None) -> str:
@@ -321,7 +342,7 @@ def per_user(ctx: ReadContext, work: Callable[[TenantUser], Iterator[Event]]) ->
 
     users = ctx.tenant.users_for_content()
     yield from users_gone(ctx, users)
-    yield from fan_out(users, guarded, workers=ctx.workers, count=ctx.parents)
+    yield from fan_out(users, guarded, workers=ctx.workers, count=ctx.parents, cancelled=ctx.client.cancelled)
 
 
 def users_gone(ctx: ReadContext, users: list[TenantUser]) -> Iterator[Event]:
@@ -774,7 +795,7 @@ def _children(
                 raise
             yield Skipped(parent_id, exc.code)
 
-    return fan_out(parents, work, workers=ctx.workers, count=ctx.parents)
+    return fan_out(parents, work, workers=ctx.workers, count=ctx.parents, cancelled=ctx.client.cancelled)
 
 
 def read_group_list(ctx: ReadContext) -> Iterator[Event]:

@@ -29,7 +29,7 @@ from .arrow_rows import LAYOUTS, SEQUENCE_COLUMN, ArrowLayout, TypeMismatch
 from .client import GraphClient, RequestStats
 from .early_pages import EarlyPages
 from .entities import ENTITIES, PER_USER_READERS, Entity, select_entities
-from .errors import SchemaChangeError
+from .errors import Cancelled, SchemaChangeError
 from .fanout import TaskCount, in_background
 from .feed import ParentFeed, publish, ride
 from .folder_feed import FOLDER_TABLES, FolderFeed, publish_folders
@@ -39,6 +39,7 @@ from .readers import (
     FOLDERS,
     READERS,
     UNREADABLE,
+    Denied,
     Drop,
     Event,
     Forget,
@@ -49,6 +50,7 @@ from .readers import (
     Skipped,
     current_links,
     delta_headers,
+    denied_as_event,
     link_owner,
     prefetch,
 )
@@ -96,6 +98,7 @@ class EntityStats:
     bytes: int = 0
     seconds: float = 0.0
     skipped: int = 0
+    denied: Denied | None = None  # Graph refused the entity (403): not read, its state kept
     parents: TaskCount = field(default_factory=TaskCount, repr=False, compare=False)
     live: RequestStats | None = field(default=None, repr=False, compare=False)
     started: float | None = field(default=None, repr=False, compare=False)
@@ -186,6 +189,16 @@ class SyncRun:
         """The hand-over from a folder table's reader to its content table's reader (the same one for both)."""
         with self._lock:
             return self.folder_feeds.setdefault(folder_table, FolderFeed(folder_table))
+
+    def cancel(self) -> None:
+        """The run is failing (an entity failed, or dlt closed the extraction early): every other reader stops
+        now (no new request, every hand-over between readers ends) instead of reading on or waiting forever."""
+        if self.client is not None:
+            self.client.cancel()
+        with self._lock:
+            feeds: list[ParentFeed | FolderFeed] = [*self.feeds.values(), *self.folder_feeds.values()]
+        for feed in feeds:
+            feed.stop(Cancelled())
 
     def numbers(self, count: int) -> int:
         """Reserve ``count`` numbers of the growing sequence that orders replays; returns the first."""
@@ -492,7 +505,8 @@ def _extract(entity: Entity, run: SyncRun) -> Iterator[list[dict[str, Any]] | pa
         reader = ride(context, rides, _read(context, run.early) if behind else None)
     if shares is not None:  # each mailbox's folder round handed to the content table's reader
         reader = publish_folders(reader, shares, dict(links))
-    events = in_background(publish(reader, publishes) if publishes else reader)
+    reader = denied_as_event(entity, reader)
+    events = in_background(publish(reader, publishes) if publishes else reader, cancelled=client.cancelled)
     stored = StoredRows(entity.name)
     snapshot = Snapshot(entity, state.get(Snapshot.STATE_KEY)) if entity.strategy == "replace" else None
     pending = PendingTables(layout, run) if layout else None
@@ -529,15 +543,21 @@ def _extract(entity: Entity, run: SyncRun) -> Iterator[list[dict[str, Any]] | pa
                 links = {key: link for key, link in links.items() if link_owner(key) not in event.owners}
                 for owner in event.owners:
                     state.get(UNREADABLE, {}).pop(owner, None)
-        store_links(state, links)  # once, when every stream is read (dlt commits state with the rows)
+            elif isinstance(event, Denied):
+                stats.denied = event
+        if stats.denied is None:
+            store_links(state, links)  # once, when every stream is read (dlt commits state with the rows)
         if pending is not None and (rest := pending.take()):
             yield rest
-        if snapshot:
+        if snapshot and stats.denied is None:  # a table not read whole deletes nothing
             gone = snapshot.gone(_unread_owners(run, skipped))
             state[Snapshot.STATE_KEY] = snapshot.current
             stats.deleted += len(gone)
             if gone:
                 yield run.number(gone)
+    except BaseException:
+        run.cancel()  # this entity failing fails the whole extraction: the others stop at once
+        raise
     finally:
         if publishes is not None:  # before closing the reader: a hand-over waiting on a full feed ends
             publishes.stop()
@@ -559,6 +579,16 @@ def _extract(entity: Entity, run: SyncRun) -> Iterator[list[dict[str, Any]] | pa
         stats.finished = True
     if stats.skipped:
         log.warning("%s: skipped %d mailboxes/parents that cannot be read", entity.name, stats.skipped)
+    if stats.denied is not None:
+        log.warning("%s", denied_line(entity.name, stats.denied))
+
+
+def denied_line(entity: str, denied: Denied) -> str:
+    """One line for an entity Graph refused: what was refused and the permission to grant."""
+    return (
+        f"{entity}: not read: Graph refused {denied.path} ({denied.code}); the app needs the permission "
+        f"{denied.permission}: grant it, or leave the entity out with O365_ENTITIES"
+    )
 
 
 def build_resource(entity: Entity, run: SyncRun) -> DltResource:

@@ -1,0 +1,153 @@
+"""Every failure of a reader, a hand-over between readers or a fan-out ends `o365-pipeline sync` in bounded time.
+
+Each case runs the installed command against the emulator with an injected answer (`/_emulator/inject`) and a
+deadline: a regression that hangs fails here instead of hanging CI. RELIABILITY.md lists the cases and figures.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from o365_pipeline.emulator import EmulatorServer
+from o365_pipeline_tests.auth.runs import CLI, child_env, raw_count
+from o365_pipeline_tests.conftest import truth
+
+DEADLINE = 60.0  # seconds; these runs end in under 15 s on the shared build machine
+ALL = ""  # every entity, as a default run selects: the hang of issue 12 needed the attachment table riding along
+
+
+@dataclass(frozen=True)
+class Run:
+    """What one `o365-pipeline sync` did."""
+
+    code: int
+    stdout: str
+    stderr: str
+    seconds: float
+
+    @property
+    def last_line(self) -> str:
+        lines = self.stderr.strip().splitlines()
+        return lines[-1] if lines else ""
+
+
+@pytest.fixture(scope="module")
+def tenant(tmp_path_factory: pytest.TempPathFactory) -> Iterator[EmulatorServer]:
+    """One emulator for the module; each test sets its own injected answers (cleared after it)."""
+    with EmulatorServer(seed=3, scale="small", state_dir=tmp_path_factory.mktemp("emulator")) as server:
+        yield server
+
+
+@pytest.fixture(autouse=True)
+def _clear_rules(tenant: EmulatorServer) -> Iterator[None]:
+    yield
+    tenant.emu.inject.set([])
+
+
+def sync(
+    tenant: EmulatorServer,
+    workdir: Path,
+    entities: str = ALL,
+    rules: list[dict[str, Any]] | None = None,
+    settings: dict[str, str] | None = None,
+) -> Run:
+    """`o365-pipeline sync` with ``rules`` injected, failing the test when it does not end within DEADLINE."""
+    tenant.emu.inject.set(rules or [])
+    env = child_env({**tenant.env(), "O365_PROGRESS_SECONDS": "0", **(settings or {})}, workdir)
+    if entities:
+        env["O365_ENTITIES"] = entities
+    started = time.monotonic()
+    try:
+        done = subprocess.run([str(CLI), "sync"], env=env, capture_output=True, text=True, timeout=DEADLINE)
+    except subprocess.TimeoutExpired as exc:
+        pytest.fail(f"sync hung: no end within {DEADLINE:.0f} s; stderr ends {str(exc.stderr)[-800:]}")
+    return Run(done.returncode, done.stdout, done.stderr, time.monotonic() - started)
+
+
+def denied(path: str, code: str = "Authorization_RequestDenied") -> dict[str, Any]:
+    """A rule answering 403 on ``path`` as Graph does for an app without the permission."""
+    message = "Insufficient privileges to complete the operation."
+    return {"path": path, "status": 403, "body": {"error": {"code": code, "message": message}}}
+
+
+def bad_request(path: str) -> dict[str, Any]:
+    """A rule answering 400 on ``path``."""
+    return {"path": path, "status": 400, "body": {"error": {"code": "BadRequest", "message": "Invalid request."}}}
+
+
+FAILURES = {
+    # the four cases of issue 12 that hung at "extracting: 20/27 entities read", every entity selected
+    "organization 400": (ALL, [bad_request(r"^/v1\.0/organization")], "BadRequest on /v1.0/organization"),
+    "users/delta body [1,2,3]": (ALL, [{"path": r"^/v1\.0/users/delta", "body": [1, 2, 3]}], "a JSON array"),
+    "users/delta value null": (ALL, [{"path": r"^/v1\.0/users/delta", "body": {"value": None}}], "value: null"),
+    # the parent of a riding attachment table fails in one mailbox; then the rider itself fails
+    "messages fail under their rider": (
+        "messages,message_attachments,users",
+        [bad_request(r"/messages/delta")],
+        "BadRequest on /v1.0/users/",
+    ),
+    "attachments fail while riding": (
+        "messages,message_attachments",
+        [bad_request(r"/attachments")],
+        "BadRequest on $batch",
+    ),
+    # a tenant listing every per-user reader starts from, and one parent of a children fan-out
+    "users listing 400": (
+        "mail_folders,events,contacts,drive_items",
+        [bad_request(r"^/v1\.0/users\?")],
+        "BadRequest on /v1.0/users",
+    ),
+    "one team's channels 400": ("teams,channels,organization", [bad_request(r"/channels")], "BadRequest"),
+}
+
+
+@pytest.mark.parametrize("case", list(FAILURES))
+def test_a_failing_reader_ends_the_sync_at_once_with_one_line(
+    case: str, tenant: EmulatorServer, tmp_path: Path
+) -> None:
+    entities, rules, says = FAILURES[case]
+    run = sync(tenant, tmp_path, entities, rules)
+    assert run.code == 1, run.stderr[-2000:]
+    assert run.last_line.startswith("error: ") and says in run.last_line, run.stderr[-2000:]
+    assert "Traceback" not in run.stderr
+    assert raw_count(tmp_path / "o365.duckdb", "users") is None  # a failed run loads nothing
+
+
+def test_a_missing_permission_skips_that_entity_loads_the_rest_and_exits_non_zero(
+    tenant: EmulatorServer, tmp_path: Path
+) -> None:
+    run = sync(tenant, tmp_path, ALL, [denied(r"^/v1\.0/teams")])
+    assert run.code == 1, run.stderr[-2000:]
+    assert run.last_line == (
+        "error: channels needs the Graph permission Team.ReadBasic.All, teams needs the Graph permission "
+        "Team.ReadBasic.All: grant it, or leave the entity out with O365_ENTITIES"
+    )
+    warnings = [line for line in run.stderr.splitlines() if "not read: Graph refused" in line]
+    assert len(warnings) == 2 and all("Team.ReadBasic.All" in line for line in warnings)  # one per entity
+    expected = truth(tenant)
+    for table in ("users", "messages", "message_attachments", "events", "planner_tasks"):
+        assert raw_count(tmp_path / "o365.duckdb", table) == expected[table]["count"], table
+    assert raw_count(tmp_path / "o365.duckdb", "teams") is None
+    again = sync(tenant, tmp_path, ALL, [])  # granted: the skipped entities load, nothing else changes
+    assert again.code == 0, again.stderr[-2000:]
+    assert raw_count(tmp_path / "o365.duckdb", "teams") == expected["teams"]["count"]
+    assert raw_count(tmp_path / "o365.duckdb", "channels") == expected["channels"]["count"]
+
+
+def test_an_outlook_access_denied_on_a_tenant_listing_names_its_permission(
+    tenant: EmulatorServer, tmp_path: Path
+) -> None:
+    run = sync(tenant, tmp_path, "organization,subscribed_skus,users", [denied("/subscribedSkus", "Forbidden")])
+    assert run.code == 1
+    assert run.last_line == (
+        "error: subscribed_skus needs the Graph permission Organization.Read.All: grant it, or leave the entity "
+        "out with O365_ENTITIES"
+    )
+    assert raw_count(tmp_path / "o365.duckdb", "organization") == truth(tenant)["organization"]["count"]
