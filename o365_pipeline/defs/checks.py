@@ -1,4 +1,4 @@
-"""Asset checks beyond the dbt tests: raw-table duplicate keys and column schema changes.
+"""Asset checks beyond the dbt tests: raw-table duplicate keys, Graph permissions and column schema changes.
 
 dbt tests are asset checks of the dbt models already (see modeling.py); freshness is a policy on each asset
 (cadence.py).
@@ -9,7 +9,7 @@ import duckdb
 
 from ..config import PipelineConfig
 from ..graph.entities import ENTITIES, PER_USER_READERS, Entity
-from .ingestion import DUCKDB_POOL, raw_asset_key
+from .ingestion import DUCKDB_POOL, MISSING_PERMISSION, raw_asset_key
 
 
 def key_columns(entity: Entity) -> tuple[str, ...]:
@@ -57,11 +57,38 @@ def duplicate_key_check(entity: Entity) -> dg.AssetChecksDefinition:
     return _check
 
 
+def permission_check(entity: Entity) -> dg.AssetChecksDefinition:
+    """A check that the last sync of an entity's raw table read it: it fails when Graph refused the entity (403,
+    the app lacks its permission), which the sync then skipped while loading the rest."""
+    key = raw_asset_key(entity.name)
+
+    @dg.asset_check(
+        asset=key,
+        name="graph_permission",
+        description=f"Graph let the last sync read this table (application permission {entity.permission}).",
+    )
+    def _check(context: dg.AssetCheckExecutionContext) -> dg.AssetCheckResult:
+        event = context.instance.get_latest_materialization_event(key)
+        materialization = event.asset_materialization if event is not None else None
+        missing = materialization.metadata.get(MISSING_PERMISSION) if materialization is not None else None
+        if missing is None:
+            return dg.AssetCheckResult(passed=True)
+        needs = str(missing.value)
+        return dg.AssetCheckResult(
+            passed=False,
+            metadata={MISSING_PERMISSION: needs},
+            description=f"Graph refused {entity.name}: grant the app {needs}, or leave it out with O365_ENTITIES",
+        )
+
+    return _check
+
+
 def build_checks_defs() -> dg.Definitions:
-    """Duplicate-key and schema-change checks per raw table."""
+    """Duplicate-key, permission and schema-change checks per raw table."""
     raw_keys = [raw_asset_key(name) for name in ENTITIES]
     checks = [
         *(duplicate_key_check(entity) for entity in ENTITIES.values()),
+        *(permission_check(entity) for entity in ENTITIES.values()),
         *dg.build_column_schema_change_checks(assets=raw_keys),
     ]
     return dg.Definitions(asset_checks=checks)

@@ -21,6 +21,7 @@ from .partitions import MAILBOX_ENTITIES, MAILBOXES, TENANT_ENTITIES, runs_at_on
 
 RAW_KEY_PREFIX = "o365_raw"
 DUCKDB_POOL = "duckdb"  # DuckDB has one writer: every asset that writes the file runs in this pool.
+MISSING_PERMISSION = "missing_permission"  # materialization metadata of an entity Graph refused (403)
 
 
 def raw_asset_key(entity: str) -> dg.AssetKey:
@@ -166,7 +167,9 @@ def build_raw_assets(
                 )
                 for result in results:
                     entity = result.asset_key.path[-1] if result.asset_key else ""
-                    figures = run.stats[entity].as_metadata() if entity in run.stats else {}
+                    figures: dict[str, Any] = run.stats[entity].as_metadata() if entity in run.stats else {}
+                    if entity in run.stats and (denied := run.stats[entity].denied) is not None:
+                        figures[MISSING_PERMISSION] = denied.permission  # its graph_permission check fails on it
                     context.log.info(f"{entity}: {figures}")
                     metadata = with_descriptions(entity, {**(result.metadata or {}), **figures})
                     yield result._replace(metadata=metadata)

@@ -37,7 +37,7 @@ def test_duplicate_keys_counts_rows_sharing_a_key(tmp_path: Path) -> None:
 def test_every_raw_table_has_key_and_schema_checks() -> None:
     for name in ENTITIES:
         checks = {key.name for key in GRAPH.asset_check_keys if key.asset_key == dg.AssetKey(["o365_raw", name])}
-        assert "no_duplicate_keys" in checks, name
+        assert "no_duplicate_keys" in checks and "graph_permission" in checks, name
         assert any("schema_change" in check for check in checks), (name, checks)
 
 
@@ -84,3 +84,27 @@ def test_directory_group_materializes_with_checks_and_staging(
     with duckdb.connect(os.environ["O365_DUCKDB_PATH"], read_only=True) as con:
         licences = con.execute("select count(*) from staging.stg_graph__users__assigned_licenses").fetchall()[0][0]
     assert licences > 0
+
+
+def test_an_entity_graph_refuses_fails_its_permission_check_and_the_rest_loads(
+    emulator: EmulatorServer, o365_env: dict[str, str]
+) -> None:
+    message = {"code": "Authorization_RequestDenied", "message": "Insufficient privileges to complete the operation."}
+    emulator.emu.inject.set([{"path": r"^/v1\.0/teams", "status": 403, "body": {"error": message}}])
+    checks = [check for check in defs.asset_checks or [] if isinstance(check, dg.AssetChecksDefinition)]
+    names = ("teams", "organization")
+    try:
+        result = dg.materialize(
+            [o365_raw_tables, *checks],
+            selection=dg.AssetSelection.assets(*(dg.AssetKey(["o365_raw", name]) for name in names)),
+            resources={"dlt": DagsterDltResource(), "o365": O365Auth.from_dagster_env()},
+        )
+    finally:
+        emulator.emu.inject.set([])
+    assert result.success  # the rest loaded
+    by_name = {(e.asset_key.path[-1], e.check_name): e for e in result.get_asset_check_evaluations()}
+    refused = by_name[("teams", "graph_permission")]
+    assert not refused.passed and refused.metadata["missing_permission"].value == "Team.ReadBasic.All"
+    assert by_name[("organization", "graph_permission")].passed
+    with duckdb.connect(os.environ["O365_DUCKDB_PATH"], read_only=True) as con:
+        assert con.execute("select count(*) from o365_raw.organization").fetchall()[0][0] == 1
