@@ -65,3 +65,41 @@ def test_fan_out_under_in_background_runs_every_task() -> None:
 
     items = [item for item in in_background(fan_out(range(40), work, workers=4)) if item is not None]
     assert sorted(items) == list(range(40))
+
+
+def _fan_out_threads() -> list[threading.Thread]:
+    return [thread for thread in threading.enumerate() if thread.name.startswith(("graph_", "graph-fanout"))]
+
+
+def test_a_failing_task_never_waits_for_room_once_its_consumer_stopped_reading() -> None:
+    before = set(_fan_out_threads())
+    filled = threading.Event()
+
+    def work(n: int) -> Iterator[int]:
+        if n == 0:
+            yield from range(1000)  # fills the buffer and waits for room
+        else:
+            filled.wait(5)
+            raise ValueError("one mailbox failed")
+
+    items = fan_out([0, 1], work, workers=2, buffer=2)
+    assert next(items) == 0  # the consumer reads once, then stops reading (never closes: kept alive elsewhere)
+    filled.set()
+    deadline = time.monotonic() + 5
+    while set(_fan_out_threads()) - before and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert not set(_fan_out_threads()) - before  # before: the failing task waited forever to hand its failure over
+    with pytest.raises(ValueError, match="one mailbox failed"):
+        list(items)
+
+
+def test_a_cancelled_sync_stops_tasks_waiting_for_room() -> None:
+    cancelled = threading.Event()
+    before = set(_fan_out_threads())
+    items = fan_out([0], lambda n: iter(range(1000)), workers=1, buffer=2, cancelled=cancelled)
+    assert next(items) == 0
+    cancelled.set()
+    deadline = time.monotonic() + 5
+    while set(_fan_out_threads()) - before and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert not set(_fan_out_threads()) - before

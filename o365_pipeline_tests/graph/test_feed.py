@@ -98,3 +98,21 @@ def test_a_consumer_gone_ends_the_parents_wait() -> None:
     feed.abandon()  # the attachment resource failed or finished: the parent reads on
     producer.join(timeout=10)
     assert produced == pages
+
+
+def test_a_consumer_waiting_for_a_parent_that_never_comes_wakes_when_abandoned() -> None:
+    feed = ParentFeed("messages")  # the parent's reader never starts (another entity failed the run first)
+    woke: list[BaseException] = []
+
+    def consume() -> None:
+        try:
+            feed.get()
+        except ParentStopped as exc:
+            woke.append(exc)
+
+    consumer = threading.Thread(target=consume, daemon=True)
+    consumer.start()
+    consumer.join(0.2)
+    feed.abandon()  # the riding resource is closed
+    consumer.join(5)
+    assert not consumer.is_alive() and woke  # before issue 12's fix: waited forever, and the sync with it
