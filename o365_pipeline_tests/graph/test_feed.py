@@ -8,7 +8,9 @@ from collections.abc import Iterator
 
 import pytest
 
+from o365_pipeline.graph.errors import Cancelled
 from o365_pipeline.graph.feed import CHUNK_WITH_FILES, Changes, ParentFeed, ParentStopped, publish
+from o365_pipeline.graph.folder_feed import FolderFeed, FolderTableStopped
 from o365_pipeline.graph.readers import DELETED_COLUMN, Drop, Event, Finished, KeepState, Rows, Skipped
 
 
@@ -116,3 +118,25 @@ def test_a_consumer_waiting_for_a_parent_that_never_comes_wakes_when_abandoned()
     feed.abandon()  # the riding resource is closed
     consumer.join(5)
     assert not consumer.is_alive() and woke  # before issue 12's fix: waited forever, and the sync with it
+
+
+def test_a_content_reader_waiting_for_a_folder_round_wakes_when_abandoned_or_cancelled() -> None:
+    for end in ("abandon", "cancel"):
+        feed = FolderFeed("mail_folders")  # the folder table's reader never hands this mailbox's round over
+        woke: list[BaseException] = []
+
+        def take(waiting: FolderFeed = feed, seen: list[BaseException] = woke) -> None:
+            try:
+                waiting.take("user-1")
+            except FolderTableStopped as exc:
+                seen.append(exc)
+
+        taker = threading.Thread(target=take, daemon=True)
+        taker.start()
+        taker.join(0.2)
+        if end == "abandon":  # the content table's resource is closed
+            feed.abandon()
+        else:  # the run is cancelled (SyncRun.cancel stops every feed)
+            feed.stop(Cancelled())
+        taker.join(5)
+        assert not taker.is_alive() and woke, end  # before: waited forever after the content table closed
