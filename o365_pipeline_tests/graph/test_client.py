@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import threading
+import time
+
 import pytest
 
 from o365_pipeline.auth import O365Auth
 from o365_pipeline.emulator import EmulatorServer
 from o365_pipeline.graph.client import GraphClient
-from o365_pipeline.graph.errors import GraphError
+from o365_pipeline.graph.errors import Cancelled, GraphError
 from o365_pipeline.sync import make_client
 from o365_pipeline_tests.conftest import ids_digest, truth
 
@@ -57,3 +60,26 @@ def test_graph_errors_carry_the_code_and_no_query(client: GraphClient) -> None:
     assert caught.value.status == 400
     assert caught.value.code == "Request_UnsupportedQuery"
     assert "$top" not in str(caught.value) and caught.value.path == "/v1.0/users"
+
+
+@pytest.mark.parametrize("answer", [{"status": 429, "headers": {"Retry-After": "60"}}, {"status": 503}])
+def test_a_cancelled_client_stops_waiting_and_sends_nothing_more(
+    client: GraphClient, emulator: EmulatorServer, answer: dict[str, object]
+) -> None:
+    body = {"error": {"code": "TooManyRequests" if answer["status"] == 429 else "serviceNotAvailable"}}
+    emulator.emu.inject.set([{"path": "/organization", "body": body, **answer}])
+    timer = threading.Timer(0.5, client.cancel)  # another entity failed the run meanwhile
+    timer.start()
+    started = time.monotonic()
+    try:
+        with pytest.raises(Cancelled):
+            client.get("organization")  # throttled for 60 s, or backing off after a 503
+    finally:
+        timer.cancel()
+        hits = emulator.emu.inject.describe()[0]["hits"]
+        emulator.emu.inject.set([])
+    assert time.monotonic() - started < 5 and hits >= 1  # before: 60 s of Retry-After, or 8 attempts of backoff
+    sent = emulator.emu.stats.requests
+    with pytest.raises(Cancelled):
+        client.get("users")
+    assert emulator.emu.stats.requests == sent  # nothing more reaches Graph
