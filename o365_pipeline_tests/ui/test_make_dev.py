@@ -1,5 +1,6 @@
-"""``make dev`` really started on a free port, a run launched as the UI does, then Ctrl-C: nothing of ours is left
-within seconds (before, ``dagster dev`` and its webserver, daemon and code server outlived a run by minutes)."""
+"""``make dev`` really started on a free port, a run launched as the UI does and its page open in a browser, then
+Ctrl-C: nothing of ours is left within seconds (before, ``dagster dev`` and its webserver, daemon and code server
+outlived it by more than a minute)."""
 
 import os
 import signal
@@ -8,6 +9,7 @@ import time
 from pathlib import Path
 
 import httpx
+from playwright.sync_api import Browser
 
 from o365_pipeline.dev import GRACE_SECONDS, group_members
 from o365_pipeline_tests.ui.conftest import ROOT, free_port
@@ -105,7 +107,7 @@ def wait_for_success(url: str, run_id: str, deadline_seconds: float = 180) -> No
     raise TimeoutError(f"run {run_id} did not finish in {deadline_seconds} s")
 
 
-def test_ctrl_c_stops_make_dev_after_a_run_from_the_ui(tmp_path: Path) -> None:
+def test_ctrl_c_stops_make_dev_after_a_run_from_the_ui(tmp_path: Path, browser: Browser) -> None:
     port = free_port()
     env = {
         **os.environ,
@@ -123,10 +125,16 @@ def test_ctrl_c_stops_make_dev_after_a_run_from_the_ui(tmp_path: Path) -> None:
     dagster_groups: set[int] = set()
     try:
         location = wait_for_location(url, make, log)
-        wait_for_success(url, launch_users_run(url, location))
+        run_id = launch_users_run(url, location)
+        wait_for_success(url, run_id)
+        # The run's page open in a browser, as after launching from the UI: its live connection is what kept
+        # dagster dev's webserver (and so dagster dev) from stopping for a minute.
+        page = browser.new_page()
+        page.goto(f"{url}/runs/{run_id}")
+        page.get_by_text("Success", exact=True).first.wait_for(timeout=60_000)
         ours = descendants(make.pid) | {make.pid}
         dagster_groups.update({os.getpgid(pid) for pid in ours if live(pid)} - {make.pid})
-        assert dagster_groups and any("dagster_webserver" in command_line(pid) for pid in ours)
+        assert any("dagster_webserver" in command_line(pid) for pid in ours)
 
         os.killpg(make.pid, signal.SIGINT)
         started = time.monotonic()
