@@ -150,6 +150,9 @@ def test_every_shard_runs_through_the_queue_into_postgres_with_its_own_state(
             assert sorted(r.dagster_run.tags["dagster/partition"] for r in records) == shard_keys(SHARDS)
             assert {r.dagster_run.tags["o365/tenant"] for r in records} == {os.environ["O365_AZURE_TENANT"]}
             assert most_at_once(records) >= 2  # the queue let them run side by side (Postgres has no pool)
+            for record in records:  # each run paced to a quarter of Graph's per-app budget (4 runs at once)
+                logs = [event.message for event in instance.all_logs(record.dagster_run.run_id)]
+                assert any("Graph budget share 32500/10s (4 runs at once)" in line for line in logs), record
     finally:
         os.killpg(daemon.pid, signal.SIGTERM)
         daemon.wait(timeout=60)

@@ -148,6 +148,8 @@ def build_raw_assets(
             pipeline = make_pipeline(settings, mailbox=mailbox, shard=shard)
             runs = runs_at_once(context.instance) if shard is not None else None
             with make_client(o365, runs=runs) as client, load_errors(pipeline), fewer_gc_passes():
+                if shard is not None:  # the share of Graph's per-app budget this run keeps to
+                    context.log.info(f"{shard.key}: Graph budget share {client.pacing.overall} ({runs} runs at once)")
                 # A mailbox partition restricts the run to that user: the "users gone" reconcile, which drops
                 # every other mailbox's rows, only runs when a run covers all users (readers.per_user); a shard's
                 # reconcile drops only its own mailboxes gone.
