@@ -14,6 +14,7 @@ import yaml
 from dagster_dlt import DagsterDltResource
 
 from o365_pipeline.auth import O365Auth
+from o365_pipeline.cli import main
 from o365_pipeline.config import PipelineConfig, SettingError
 from o365_pipeline.definitions import build_defs
 from o365_pipeline.defs.ingestion import DUCKDB_POOL, SyncConfig
@@ -187,3 +188,15 @@ def test_one_mailbox_is_resynced_alone_by_run_config(
     assert materialize([mine]).success
     rows = rows_by_user(os.environ["O365_DUCKDB_PATH"])
     assert set(rows["messages"]) == {mine}  # that mailbox alone, with shard 0's state
+
+
+def test_the_cli_syncs_one_shard_and_names_bad_input(o365_env: dict[str, str], capsys: pytest.CaptureFixture) -> None:
+    assert main(["sync", "--shard", "shard_0of2", "--progress-seconds", "0"]) == 0
+    printed = capsys.readouterr().out
+    assert "messages" in printed and "users " not in printed  # the per-mailbox tables only
+    stored = rows_by_user(os.environ["O365_DUCKDB_PATH"])
+    assert stored["messages"] and all(shard_of(user, 2) == 0 for table in stored.values() for user in table)
+    assert main(["sync", "--shard", "shard_9of2"]) == 2
+    assert "error: --shard: 'shard_9of2' is not a shard partition key" in capsys.readouterr().err
+    assert main(["sync", "--shard", "shard_0of2", "--entities", "users"]) == 2
+    assert "error: O365_ENTITIES: users is not split into shards" in capsys.readouterr().err
