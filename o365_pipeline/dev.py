@@ -11,6 +11,7 @@ cleanly, then kill whatever of the group is left, and stop the emulator.
 from __future__ import annotations
 
 import argparse
+import ctypes
 import os
 import shlex
 import shutil
@@ -27,6 +28,7 @@ from .emulator.workload_kit import TENANT_EPOCH
 
 ROOT = Path(__file__).resolve().parent.parent
 GRACE_SECONDS = 10.0
+PR_SET_PDEATHSIG = 1  # prctl option (<sys/prctl.h>): the signal a child gets when its parent dies
 
 
 def group_members(pgid: int) -> list[int]:
@@ -71,6 +73,11 @@ def _signal_group(pgid: int, signum: int) -> None:
         pass
 
 
+def _interrupt_when_parent_dies() -> None:
+    """In the child before exec: Linux sends it SIGINT if we die (even by SIGKILL), so it never outlives us."""
+    ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGINT)
+
+
 def dagster_dev(port: int, home: Path, settings: dict[str, str]) -> subprocess.Popen[bytes]:
     """``dagster dev`` on 127.0.0.1:``port`` with ``DAGSTER_HOME=home``, in a new process group."""
     bin_dir = Path(sys.executable).parent
@@ -82,7 +89,10 @@ def dagster_dev(port: int, home: Path, settings: dict[str, str]) -> subprocess.P
         "PATH": f"{bin_dir}{os.pathsep}{os.environ.get('PATH', '')}",
     }
     command = [str(bin_dir / "dagster"), "dev", "-w", "workspace.yaml", "-h", "127.0.0.1", "-p", str(port)]
-    return subprocess.Popen(command, cwd=ROOT, env=env, process_group=0)
+    on_linux = sys.platform.startswith("linux")
+    return subprocess.Popen(
+        command, cwd=ROOT, env=env, process_group=0, preexec_fn=_interrupt_when_parent_dies if on_linux else None
+    )
 
 
 def write_exports(path: Path, settings: dict[str, str]) -> None:

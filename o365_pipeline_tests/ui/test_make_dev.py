@@ -52,6 +52,14 @@ def descendants(root: int) -> set[int]:
     return {pid for pid in found if live(pid)}
 
 
+def group_of(pid: int) -> int | None:
+    """The process group of ``pid``; None once it is gone."""
+    try:
+        return os.getpgid(pid)
+    except ProcessLookupError:
+        return None
+
+
 def command_line(pid: int) -> str:
     try:
         return Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode()
@@ -150,7 +158,9 @@ def test_ctrl_c_stops_make_dev_after_a_run_from_the_ui(tmp_path: Path, browser: 
         print(f"nothing of ours left {seconds:.1f} s after Ctrl-C; {said}")
         assert any("Dagster stopped in" in line for line in said), said
     finally:
-        for group in {make.pid, *dagster_groups}:
+        # dagster dev runs in a process group of its own: end it too, however far the test got.
+        groups = {make.pid, *dagster_groups, *(group_of(pid) for pid in descendants(make.pid))} - {None}
+        for group in groups:
             try:
                 os.killpg(group, signal.SIGKILL)
             except ProcessLookupError:
