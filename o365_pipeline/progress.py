@@ -15,12 +15,11 @@ from types import TracebackType
 from typing import TextIO
 
 from .config import SettingError
-from .graph.entities import ENTITIES, PER_USER_READERS
+from .graph.entities import ENTITIES
 from .graph.source import EntityProgress, SyncRun
 
 DEFAULT_SECONDS = 10.0
 REDRAW_SECONDS = 0.5  # a terminal is redrawn at least this often
-PARENTS = {"group_list": "groups", "plan_tasks": "plans", "team_list": "teams", "business_list": "businesses"}
 
 
 def progress_seconds(value: str | None = None, environ: Mapping[str, str] | None = None) -> float:
@@ -41,8 +40,7 @@ def progress_seconds(value: str | None = None, environ: Mapping[str, str] | None
 
 def entity_line(name: str, figures: EntityProgress) -> str:
     """One entity's figures: parents done of total, rows, requests, requests per second, seconds."""
-    reader = ENTITIES[name].reader if name in ENTITIES else ""
-    unit = "mailboxes" if reader in PER_USER_READERS else PARENTS.get(reader)
+    unit = ENTITIES[name].progress_unit if name in ENTITIES else None
     parents = f"{figures.parents_done}/{figures.parents_total} {unit}, " if unit and figures.parents_total else ""
     rate = figures.requests / figures.seconds if figures.seconds > 0 else 0.0
     return (

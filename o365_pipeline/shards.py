@@ -22,7 +22,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, replace
 
 from .config import SettingError
-from .graph.entities import ENTITIES, PER_USER_READERS, Entity
+from .graph.entities import ENTITIES, Entity
 from .graph.pacing import Limit, PacingSettings
 
 MAILBOX_SHARDS = "O365_MAILBOX_SHARDS"
@@ -35,7 +35,7 @@ def is_per_mailbox(entity: Entity) -> bool:
     """Whether an entity is read mailbox by mailbox and merged on (user_id, id): what shards (and mailbox
     partitions) split. A per-user table loaded with ``replace`` (calendars) stays whole: one part's load would
     replace every other mailbox's rows."""
-    return entity.reader in PER_USER_READERS and entity.strategy != "replace"
+    return entity.per_user and entity.strategy != "replace"
 
 
 MAILBOX_ENTITIES: tuple[str, ...] = tuple(name for name, entity in ENTITIES.items() if is_per_mailbox(entity))

@@ -8,13 +8,13 @@ import dagster as dg
 import duckdb
 
 from ..config import PipelineConfig
-from ..graph.entities import ENTITIES, PER_USER_READERS, Entity
+from ..graph.entities import ENTITIES, Entity
 from .ingestion import DUCKDB_POOL, MISSING_PERMISSION, raw_asset_key
 
 
 def key_columns(entity: Entity) -> tuple[str, ...]:
     """The raw table's key: ``id``, or ``user_id, id`` where Graph ids are unique per mailbox only."""
-    return ("user_id", "id") if entity.reader in PER_USER_READERS else ("id",)
+    return entity.key_columns
 
 
 def duplicate_keys(con: duckdb.DuckDBPyConnection, dataset: str, entity: Entity) -> tuple[int, int] | None:

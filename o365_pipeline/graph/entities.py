@@ -15,6 +15,32 @@ DataType = Literal["text", "bool", "bigint", "double", "timestamp", "json"]
 
 
 @dataclass(frozen=True)
+class ParentKind:
+    """What an entity's reader fans out over: the tenant itself, or each of a kind of parent (mailbox, group...).
+
+    Attributes:
+        name: the parent kind (``tenant``, ``mailbox``, ``group``, ``plan``, ``team``, ``business``).
+        placeholder: the parent's id in the entity's path (``{user_id}``); ``None`` for the tenant.
+        key_columns: the raw table's primary key (a mailbox's items are unique per mailbox only).
+        unit: what progress lines count the parents in (``12/40 mailboxes``); ``None``: not counted.
+    """
+
+    name: str
+    placeholder: str | None
+    key_columns: tuple[str, ...]
+    unit: str | None
+
+
+TENANT = ParentKind("tenant", None, ("id",), None)
+MAILBOX = ParentKind("mailbox", "user_id", ("user_id", "id"), "mailboxes")
+GROUP = ParentKind("group", "group_id", ("id",), "groups")  # Microsoft 365 groups
+PLAN = ParentKind("plan", "plan_id", ("id",), "plans")
+TEAM = ParentKind("team", "team_id", ("id",), "teams")
+BUSINESS = ParentKind("business", "business_id", ("id",), "businesses")
+PARENT_KINDS: tuple[ParentKind, ...] = (TENANT, MAILBOX, GROUP, PLAN, TEAM, BUSINESS)
+
+
+@dataclass(frozen=True)
 class Entity:
     """How one Office 365 entity is read from Graph and stored.
 
@@ -40,6 +66,8 @@ class Entity:
             Empty: dlt infers the table.
         parent: the entity this one's reader rides on when a run reads both (attachment tables: the parent's
             reader hands over its changed ids, :mod:`o365_pipeline.graph.feed`); read alone, it reads on its own.
+        parent_column: with ``parent``, the column (and path placeholder) naming the parent row (``message_id``).
+        over: what the reader fans out over (:class:`ParentKind`): keys, partitions and progress follow from it.
     """
 
     name: str
@@ -57,6 +85,28 @@ class Entity:
     page_size: int | None = None
     layout: Mapping[str, DataType] = field(default_factory=dict)
     parent: str | None = None
+    parent_column: str | None = None
+    over: ParentKind = TENANT
+
+    @property
+    def key_columns(self) -> tuple[str, ...]:
+        """The raw table's primary key: ``(user_id, id)`` per mailbox, else ``(id,)``."""
+        return self.over.key_columns
+
+    @property
+    def per_user(self) -> bool:
+        """Whether it is read mailbox by mailbox (its rows carry ``user_id``)."""
+        return self.over is MAILBOX
+
+    @property
+    def progress_unit(self) -> str | None:
+        """What progress lines count its parents in (``mailboxes``, ``groups``...), ``None`` when not counted."""
+        return self.over.unit
+
+    @property
+    def per_folder(self) -> bool:
+        """Whether it is read folder by folder (a delta stream per mail or contact folder)."""
+        return "{folder_id}" in self.path
 
 
 ATTACHMENT_COLUMNS: dict[str, DataType] = {
@@ -177,6 +227,7 @@ ENTITIES: dict[str, Entity] = {
             workload="mail",
             strategy="delta",
             reader="mailbox_delta",
+            over=MAILBOX,
             permission="Mail.ReadBasic.All",
             probe="users/{user_id}/mailFolders?$top=1&$select=id",
             description="Mail folders of every mailbox (child folders included), from mailFolders/delta.",
@@ -195,6 +246,7 @@ ENTITIES: dict[str, Entity] = {
             workload="mail",
             strategy="delta",
             reader="messages_delta",
+            over=MAILBOX,
             permission="Mail.ReadBasic.All",
             probe="users/{user_id}/messages?$top=1&$select=id",
             description="Messages of every mailbox folder (metadata, no body), from per-folder messages/delta.",
@@ -250,6 +302,7 @@ ENTITIES: dict[str, Entity] = {
             workload="mail",
             strategy="delta",
             reader="attachments",
+            over=MAILBOX,
             permission="Mail.Read",
             probe="users/{user_id}/messages?$top=1&$select=id",
             description="Attachment metadata (name, type, size, inline) of every message that has attachments.",
@@ -258,6 +311,7 @@ ENTITIES: dict[str, Entity] = {
             page_size=1000,
             layout={"user_id": "text", "message_id": "text"},
             parent="messages",
+            parent_column="message_id",
         ),
         # ---- calendar --------------------------------------------------------------------------------
         Entity(
@@ -266,6 +320,7 @@ ENTITIES: dict[str, Entity] = {
             workload="calendar",
             strategy="replace",
             reader="mailbox_list",
+            over=MAILBOX,
             permission="Calendars.Read",
             probe="users/{user_id}/calendars?$top=1&$select=id",
             description="Calendars of every mailbox.",
@@ -277,6 +332,7 @@ ENTITIES: dict[str, Entity] = {
             workload="calendar",
             strategy="delta",
             reader="calendar_view_delta",
+            over=MAILBOX,
             permission="Calendars.Read",
             probe="users/{user_id}/events?$top=1&$select=id",
             description="Events of every primary calendar in the sync window (recurring series expanded), "
@@ -330,6 +386,7 @@ ENTITIES: dict[str, Entity] = {
             workload="calendar",
             strategy="delta",
             reader="attachments",
+            over=MAILBOX,
             permission="Calendars.Read",
             probe="users/{user_id}/events?$top=1&$select=id",
             description="Attachment metadata of every event in the sync window that has attachments.",
@@ -338,6 +395,7 @@ ENTITIES: dict[str, Entity] = {
             page_size=1000,
             layout={"user_id": "text", "event_id": "text"},
             parent="events",
+            parent_column="event_id",
         ),
         # ---- contacts --------------------------------------------------------------------------------
         Entity(
@@ -346,6 +404,7 @@ ENTITIES: dict[str, Entity] = {
             workload="contacts",
             strategy="delta",
             reader="mailbox_delta",
+            over=MAILBOX,
             permission="Contacts.Read",
             probe="users/{user_id}/contactFolders?$top=1&$select=id",
             description="Contact folders of every mailbox, from contactFolders/delta.",
@@ -358,6 +417,7 @@ ENTITIES: dict[str, Entity] = {
             workload="contacts",
             strategy="delta",
             reader="contacts_delta",
+            over=MAILBOX,
             permission="Contacts.Read",
             probe="users/{user_id}/contacts?$top=1&$select=id",
             description="Contacts of every contact folder (the default one included), from per-folder delta.",
@@ -402,6 +462,7 @@ ENTITIES: dict[str, Entity] = {
             workload="files",
             strategy="delta",
             reader="drive_delta",
+            over=MAILBOX,
             permission="Files.Read.All",
             probe="users/{user_id}/drive?$select=id",
             description="Files and folders of every user's OneDrive, from drive root delta.",
@@ -437,6 +498,7 @@ ENTITIES: dict[str, Entity] = {
             workload="planner",
             strategy="replace",
             reader="group_list",
+            over=GROUP,
             permission="Tasks.Read.All",
             probe="groups?$top=1&$select=id",
             description="Planner plans of every Microsoft 365 group.",
@@ -448,6 +510,7 @@ ENTITIES: dict[str, Entity] = {
             workload="planner",
             strategy="replace",
             reader="plan_tasks",
+            over=PLAN,
             permission="Tasks.Read.All",
             probe="groups?$top=1&$select=id",
             description="Tasks of every Planner plan.",
@@ -472,6 +535,7 @@ ENTITIES: dict[str, Entity] = {
             workload="teams",
             strategy="replace",
             reader="group_list",
+            over=GROUP,
             permission="Group.Read.All",
             probe="groups?$top=1&$select=id",
             description="Conversations of every Microsoft 365 group's mailbox.",
@@ -494,6 +558,7 @@ ENTITIES: dict[str, Entity] = {
             workload="teams",
             strategy="replace",
             reader="team_list",
+            over=TEAM,
             permission="Channel.ReadBasic.All",
             probe="teams?$top=1",
             description="Channels of every team.",
@@ -518,6 +583,7 @@ ENTITIES: dict[str, Entity] = {
                 workload="bookings",
                 strategy="replace",
                 reader="business_list",
+                over=BUSINESS,
                 permission="Bookings.Read.All",
                 probe="solutions/bookingBusinesses",
                 description=f"Bookings {label} of every business.",
@@ -599,18 +665,6 @@ ENTITIES: dict[str, Entity] = {
         ),
     )
 }
-
-PER_USER_READERS = frozenset(
-    {
-        "mailbox_delta",
-        "messages_delta",
-        "attachments",
-        "mailbox_list",
-        "calendar_view_delta",
-        "contacts_delta",
-        "drive_delta",
-    }
-)
 
 
 def select_entities(names: tuple[str, ...] | list[str] = ()) -> list[Entity]:

@@ -14,7 +14,7 @@ from pathlib import Path
 
 from dlt.common.normalizers.naming.snake_case import NamingConvention
 
-from .entities import ENTITIES, PER_USER_READERS, DataType, Entity
+from .entities import ENTITIES, DataType, Entity
 
 _NAMING = NamingConvention()
 
@@ -231,7 +231,7 @@ def column_name(path: str) -> str:
 def declared_columns(entity: Entity) -> dict[str, DataType]:
     """The properties an entity stores with their types, ``id`` and the mailbox key first (Graph paths)."""
     keys: dict[str, DataType] = {"id": "text"}
-    if entity.reader in PER_USER_READERS:
+    if entity.per_user:
         keys["user_id"] = "text"
     return {**keys, **entity.columns, **entity.layout}
 

@@ -19,7 +19,7 @@ from urllib.parse import quote
 
 from ..config import SettingError
 from .client import GraphClient
-from .entities import ENTITIES, PER_USER_READERS, Entity, permission_for
+from .entities import ENTITIES, Entity, permission_for
 from .errors import GraphError, MissingKeyError
 from .fanout import TaskCount, fan_out
 from .tenant import Tenant, TenantUser
@@ -375,7 +375,7 @@ def link_owner(key: str) -> str:
 def current_links(ctx: ReadContext) -> dict[str, str]:
     """The stored links worth asking Graph about: those of a per-user entity whose owner is no current user
     are left out (a deleted mailbox answers 404; :func:`users_gone` forgets them)."""
-    if ctx.entity.reader not in PER_USER_READERS or ctx.tenant.restricted:
+    if not ctx.entity.per_user or ctx.tenant.restricted:
         return dict(ctx.links)
     users = {user.id for user in ctx.tenant.users_for_content()}
     return {key: link for key, link in ctx.links.items() if link_owner(key) in users}
@@ -704,19 +704,20 @@ def read_attachments(ctx: ReadContext) -> Iterator[Event]:
     that reads the parent table too rides on its reader instead (:mod:`.feed`).
     """
     entity = ctx.entity
-    parent = "message" if entity.name == "message_attachments" else "event"
+    assert entity.parent
+    parent = ENTITIES[entity.parent]
 
     known = known_streams(ctx.links)
-    headers = delta_headers(ENTITIES[f"{parent}s"])
+    headers = delta_headers(parent)
 
     def parent_streams(user: TenantUser, folders: list[str]) -> Iterator[tuple[str, str, dict[str, str] | None]]:
-        if parent == "message":
+        if parent.per_folder:
             for folder_id in folders:
-                path = ENTITIES["messages"].path.format(user_id=user.id, folder_id=folder_id)
+                path = parent.path.format(user_id=user.id, folder_id=folder_id)
                 yield f"{user.id}/{folder_id}", path, {"$select": "id,hasAttachments"}
         else:
             start, end = ctx.calendar_window
-            path = ENTITIES["events"].path.format(user_id=user.id)
+            path = parent.path.format(user_id=user.id)
             yield (
                 user.id,
                 path,
@@ -728,7 +729,7 @@ def read_attachments(ctx: ReadContext) -> Iterator[Event]:
 
     def work(user: TenantUser) -> Iterator[Event]:
         folders: list[str] = []
-        if parent == "message":
+        if parent.per_folder:
             folders = yield from mail_folder_ids(ctx, user.id, known.get(user.id, []))
         streams = list(parent_streams(user, folders))
         prefetch_initial(ctx, {key: (path, params) for key, path, params in streams}, headers, user.id)
@@ -757,11 +758,13 @@ def attachments_of(ctx: ReadContext, owner: str, changed: Sequence[str], with_fi
     (``ctx.entity`` is the attachment table; 20 parents per ``$batch``)."""
     if not changed:
         return
-    parent = "message" if ctx.entity.name == "message_attachments" else "event"
-    parent_column = f"{parent}_id"
+    parent_column = ctx.entity.parent_column
+    assert parent_column
     select = ",".join(ctx.entity.select)
     yield Drop(scope={"user_id": owner}, parent_column=parent_column, parents=tuple(changed))
-    paths = {f"users/{owner}/{parent}s/{pid}/attachments?$select={select}": pid for pid in with_files}
+    paths = {
+        f"{ctx.entity.path.format(user_id=owner, **{parent_column: pid})}?$select={select}": pid for pid in with_files
+    }
     answers = ctx.client.batch_get(list(paths), mailbox=owner)
     rows = [
         row

@@ -28,7 +28,7 @@ from dlt.extract.source import SourceInjectableContext
 from .arrow_rows import LAYOUTS, SEQUENCE_COLUMN, ArrowLayout, TypeMismatch
 from .client import GraphClient, RequestStats
 from .early_pages import EarlyPages
-from .entities import ENTITIES, PER_USER_READERS, Entity, select_entities
+from .entities import ENTITIES, Entity, select_entities
 from .errors import Cancelled, SchemaChangeError
 from .fanout import TaskCount, in_background
 from .feed import ParentFeed, publish, ride
@@ -247,7 +247,7 @@ def column_hints(entity: Entity) -> dict[str, dict[str, Any]]:
 
 def primary_key(entity: Entity) -> tuple[str, ...]:
     """``(user_id, id)`` where Graph ids are per mailbox, else ``id``."""
-    return ("user_id", "id") if entity.reader in PER_USER_READERS else ("id",)
+    return entity.key_columns
 
 
 class StoredRows:

@@ -1,7 +1,22 @@
+import re
+
 import pytest
 
-from o365_pipeline.graph.entities import ENTITIES, select_entities
-from o365_pipeline.graph.source import column_hints
+from o365_pipeline.graph.entities import ENTITIES, MAILBOX, PARENT_KINDS, TENANT, select_entities
+from o365_pipeline.graph.source import EntityProgress, column_hints
+from o365_pipeline.progress import entity_line
+
+MAILBOX_TABLES = {
+    "mail_folders",
+    "messages",
+    "message_attachments",
+    "calendars",
+    "events",
+    "event_attachments",
+    "contact_folders",
+    "contacts",
+    "drive_items",
+}
 
 
 def test_all_entities_by_default_in_table_order() -> None:
@@ -20,3 +35,41 @@ def test_column_hints_are_snake_case_with_the_hard_delete_flag() -> None:
     assert hints["is_deleted"]["hard_delete"] is True
     assert hints["sync_seq"]["dedup_sort"] == "desc"
     assert "id" not in hints  # the primary key stays non-nullable
+
+
+def test_each_entity_fans_out_over_the_parent_its_path_names_first() -> None:
+    for entity in ENTITIES.values():
+        placeholders = re.findall(r"{(\w+)}", entity.path)
+        assert entity.over in PARENT_KINDS, entity.name
+        assert (placeholders[0] if placeholders else None) == entity.over.placeholder, entity.name
+
+
+def test_mailbox_tables_are_keyed_per_mailbox_and_the_others_by_id() -> None:
+    assert {name for name, entity in ENTITIES.items() if entity.over is MAILBOX} == MAILBOX_TABLES
+    for name, entity in ENTITIES.items():
+        assert entity.per_user == (name in MAILBOX_TABLES)
+        assert entity.key_columns == (("user_id", "id") if name in MAILBOX_TABLES else ("id",)), name
+
+
+def test_progress_counts_each_entity_in_its_parents_unit() -> None:
+    units = {name: entity.progress_unit for name, entity in ENTITIES.items() if entity.progress_unit}
+    expected = {name: "mailboxes" for name in MAILBOX_TABLES}
+    expected |= {"planner_plans": "groups", "group_conversations": "groups", "planner_tasks": "plans"}
+    expected |= {"channels": "teams"}
+    bookings = [name for name in ENTITIES if name.startswith("booking_") and name != "booking_businesses"]
+    expected |= {name: "businesses" for name in bookings}
+    assert units == expected
+    figures = EntityProgress(10, 4, 4, 3, 8, 2.0, True, False)
+    assert entity_line("planner_tasks", figures) == "planner_tasks: 3/8 plans, 10 rows, 4 requests, 2.0 req/s, 2.0 s"
+    assert entity_line("users", figures) == "users: 10 rows, 4 requests, 2.0 req/s, 2.0 s"
+
+
+def test_a_child_table_names_its_parent_row_in_its_path_and_columns() -> None:
+    for entity in ENTITIES.values():
+        if entity.parent is None:
+            assert entity.parent_column is None, entity.name
+            continue
+        assert entity.parent_column and f"{{{entity.parent_column}}}" in entity.path, entity.name
+        assert entity.parent_column in entity.layout, entity.name
+        assert ENTITIES[entity.parent].over is entity.over, entity.name
+    assert TENANT.key_columns == ("id",)
