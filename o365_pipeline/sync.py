@@ -331,6 +331,7 @@ class SyncReport:
     load_info: LoadInfo
     seconds: float
     requests_by_mailbox: dict[str, int]
+    longest_chain: tuple[int, int] = (0, 0)  # pages and items of the longest chain of nextLinks
 
 
 def run_sync(
@@ -394,6 +395,7 @@ def run_sync(
         load_info=load_info,
         seconds=time.perf_counter() - started,
         requests_by_mailbox=dict(client.mailbox_requests),
+        longest_chain=(client.longest_chain[0], client.longest_chain[1]),
     )
 
 

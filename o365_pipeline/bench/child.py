@@ -43,6 +43,7 @@ def run_sync_scenario() -> dict[str, Any]:
         "throttled": sum(s.throttled for s in stats),
         "seconds": report.seconds,
         "max_mailbox_requests": max(report.requests_by_mailbox.values(), default=0),
+        "longest_chain": list(report.longest_chain),
         "entities": {name: s.as_metadata() for name, s in sorted(report.stats.items())},
     }
 

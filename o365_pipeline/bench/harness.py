@@ -141,6 +141,62 @@ def _mutation_ops(truth: dict[str, Any], share: float) -> list[dict[str, Any]]:
     ]
 
 
+LATENCY = "150ms+1ms/item"  # the emulator's latency model in the latency scenario (BENCHMARKS.md: sources)
+BASELINE_IN_FLIGHT = 16  # the client before issue 16: the latency scenario's baseline
+
+
+def run_large(bench: Bench, work: Path, scale: str, users: int) -> dict[str, Any]:
+    """A full sync of ten times the tenant with default settings (``--scale large`` for ``bench``): rows,
+    seconds (the emulator generates each mailbox on first read: no warm pass at this size) and peak RSS."""
+    if scale == "bench":
+        emulator = EmulatorProcess("large", work / "emulator_large")
+    else:
+        emulator = EmulatorProcess(scale, work / "emulator_large", users=10 * users)
+    with emulator:
+        big = bench.child(emulator, "sync", "large")
+    return {
+        "rows": big.result["rows"],
+        "seconds": big.result["seconds"],
+        "peak_rss_mb": big.peak_rss_mb,
+        "requests": big.result["requests"],
+        "users": 5000 if scale == "bench" else 10 * users,
+    }
+
+
+def run_latency(bench: Bench, work: Path, scale: str, users: int, *, loopback_seconds: float) -> dict[str, Any]:
+    """Full syncs against the emulator with Graph's latency (:data:`LATENCY`): with the default client, and
+    with the client held to :data:`BASELINE_IN_FLIGHT` requests in flight (``baseline_seconds``).
+
+    The theoretical minimum is the larger of what the latency model allows (the slowest mailbox's summed
+    modelled latency over its 4 requests in flight; the longest chain of nextLinks, page after page, at the
+    model's base and per-item times) and the loopback full sync of this run (latency can at best hide behind
+    our own work)."""
+    with EmulatorProcess(scale, work / "emulator_latency", users=users, latency=LATENCY) as emulator:
+        model = emulator.admin("GET", "latency")
+        emulator.admin("POST", "latency", {"base_ms": 0})
+        bench.child(emulator, "warm", "latency")  # the tenant generated before timing, latency off
+        emulator.admin("POST", "latency", {key: model[key] for key in ("base_ms", "per_item_ms", "jitter")})
+        fast = bench.child(emulator, "sync", "latency")
+        modelled = emulator.admin("GET", "stats").get("latency", {})
+        slow = bench.child(emulator, "sync", "latency_baseline", {"O365_MAX_IN_FLIGHT": str(BASELINE_IN_FLIGHT)})
+    pages, items = fast.result["longest_chain"]
+    chain = (pages * float(model["base_ms"]) + items * float(model["per_item_ms"])) / 1000
+    mailbox = float(modelled.get("slowest_mailbox_seconds", 0.0)) / 4
+    return {
+        "seconds": fast.result["seconds"],
+        "theoretical_min_seconds": max(mailbox, chain, loopback_seconds),
+        "requests": fast.result["requests"],
+        "baseline_seconds": slow.result["seconds"],
+        "model": LATENCY,
+        "slowest_mailbox_bound_seconds": mailbox,
+        "longest_chain_seconds": chain,
+        "longest_chain_pages": pages,
+        "loopback_seconds": loopback_seconds,
+        "modelled_latency_seconds": modelled.get("seconds"),
+        "peak_rss_mb": fast.peak_rss_mb,
+    }
+
+
 def run_bench(
     scale: str, *, workdir: Path | None = None, throttle_seconds: float = 20.0, users: int | None = None
 ) -> dict[str, Any]:
@@ -222,6 +278,8 @@ def run_bench(
                 "rows": double.result["rows"],
                 "requests": double.result["requests"],
             }
+        results["large"] = run_large(bench, work, scale, users)
+        results["latency"] = run_latency(bench, work, scale, users, loopback_seconds=seconds)
         with EmulatorProcess(scale, work / "emulator_throttled", users=users, throttle=True) as emulator:
             limits = emulator.admin("GET", "throttle")
             window = float(limits["window_s"])

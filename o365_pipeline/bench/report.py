@@ -96,6 +96,35 @@ TARGETS: tuple[Target, ...] = (
         lambda r: _ratio(r["scale2x"]["seconds"], r["full"]["seconds"]),
         lambda v: v <= 2.2,
     ),
+    Target("large", "peak RSS MB", "<= 600", lambda r: r["large"]["peak_rss_mb"], lambda v: v <= 600),
+    Target(
+        "large",
+        "peak RSS / full peak RSS",
+        "<= 1.15",
+        lambda r: _ratio(r["large"]["peak_rss_mb"], r["full"]["peak_rss_mb"]),
+        lambda v: v <= 1.15,
+    ),
+    Target(
+        "large",
+        "seconds / full seconds",
+        "<= 11",
+        lambda r: _ratio(r["large"]["seconds"], r["full"]["seconds"]),
+        lambda v: v <= 11,
+    ),
+    Target(
+        "latency",
+        "seconds / theoretical minimum",
+        "<= 1.5",
+        lambda r: _ratio(r["latency"]["seconds"], r["latency"]["theoretical_min_seconds"]),
+        lambda v: v <= 1.5,
+    ),
+    Target(
+        "latency",
+        "16-in-flight baseline seconds / seconds",
+        ">= 3",
+        lambda r: _ratio(r["latency"]["baseline_seconds"], r["latency"]["seconds"]),
+        lambda v: v >= 3,
+    ),
 )
 
 
@@ -146,6 +175,13 @@ def markdown(results: dict[str, Any]) -> str:
         f"| 2x users | {results['scale2x']['rows']:,} | {results['scale2x']['requests']:,} | "
         f"{results['scale2x']['seconds']:.1f} | | {results['scale2x']['peak_rss_mb']:.0f} |",
         f"| dbt build | | | {results['dbt_build']['seconds']:.1f} | | |",
+        f"| large ({results['large']['users']:,} users, defaults) | {results['large']['rows']:,} | "
+        f"{results['large']['requests']:,} | {results['large']['seconds']:.1f} | | "
+        f"{results['large']['peak_rss_mb']:.0f} |",
+        f"| latency {results['latency']['model']} (min {results['latency']['theoretical_min_seconds']:.1f} s) | | "
+        f"{results['latency']['requests']:,} | {results['latency']['seconds']:.1f} | | "
+        f"{results['latency']['peak_rss_mb']:.0f} |",
+        f"| latency, 16 in flight (baseline) | | | {results['latency']['baseline_seconds']:.1f} | | |",
         "",
         "| target | figure | measured | wanted | met |",
         "|---|---|---:|---|---|",

@@ -122,8 +122,8 @@ class GraphClient:
     """Talks to ``{graph_root}/v1.0`` with a bearer token from ``token_provider``.
 
     Concurrency is bounded twice, as Graph asks: at most ``max_in_flight`` requests overall and at most
-    ``pacing.mailbox_concurrency`` (Outlook's documented 4) for any one mailbox; 16 in flight, because with 8
-    the slow answers of large ``$batch`` requests kept a paced run below its budget. The request rate is paced
+    ``pacing.mailbox_concurrency`` (Outlook's documented 4) for any one mailbox; ``pacing.max_in_flight``
+    (``O365_MAX_IN_FLIGHT``, default 128) overall, on a bounded pool of connections. The request rate is paced
     to ``pacing``'s limits (:mod:`.pacing`). A throttled request waits for ``Retry-After`` and is sent again for
     as long as the throttling lasts (up to ``pacing.give_up_seconds`` without a break).
     """
@@ -134,7 +134,7 @@ class GraphClient:
         token_provider: TokenProvider,
         verify: str | bool = True,
         *,
-        max_in_flight: int = 16,
+        max_in_flight: int | None = None,
         pacing: PacingSettings | None = None,
         max_attempts: int = 8,
         timeout: float = 100.0,
@@ -149,6 +149,7 @@ class GraphClient:
         self._token_lock = threading.Lock()
         self._max_attempts = max_attempts
         self.pacing = pacing or PacingSettings()
+        max_in_flight = max_in_flight or self.pacing.max_in_flight
         self.cancelled = threading.Event()  # shared by every view: set by cancel()
         self.pacer = Pacer(self.pacing, self.cancelled)  # shared by every view
         self._backoff_base = backoff_base
@@ -156,6 +157,8 @@ class GraphClient:
         self._global = threading.BoundedSemaphore(max_in_flight)
         self.max_in_flight = max_in_flight
         self.request_log: list[SentRequest] | None = None  # set to a list to record every request (benchmarks)
+        # [pages, items] of the longest chain of nextLinks read (one after the other by nature), for every view
+        self.longest_chain: list[int] = [0, 0]
         self._per_mailbox = self.pacing.mailbox_concurrency
         self._mailboxes: dict[str, threading.BoundedSemaphore] = defaultdict(
             lambda: threading.BoundedSemaphore(self._per_mailbox)
@@ -460,13 +463,23 @@ class GraphClient:
         the first page when it was already fetched (through ``$batch``).
         """
         page = first if first is not None else self.get(path, params=params, headers=headers, mailbox=mailbox)
+        pages, items = 1, 0
         while True:
-            yield collection_page(page, urlsplit(self.url(path)).path)
+            page = collection_page(page, urlsplit(self.url(path)).path)
+            items += len(page.get("value") or ())
+            yield page
             next_link = page.get("@odata.nextLink")
             if not next_link:
+                self._note_chain(pages, items)
                 return
             path = next_link
             page = self.get(next_link, headers=headers, mailbox=mailbox)
+            pages += 1
+
+    def _note_chain(self, pages: int, items: int) -> None:
+        with self._mailboxes_lock:
+            if pages > self.longest_chain[0]:
+                self.longest_chain[:] = [pages, items]
 
     def iter_delta(
         self,

@@ -145,10 +145,10 @@ class SyncRun:
     client: GraphClient | None
     users: Sequence[str] = ()
     shard: Callable[[str], bool] | None = None  # a mailbox shard's membership test (user id); None: every mailbox
-    # mailboxes (groups, plans, ...) an entity reads at once: paced to Graph's per-mailbox budget, 8 left the
-    # throttled bench run's last 25 s (messages and their attachments) at ~45% of the overall limit; the client's
-    # own limit on requests in flight (16) is unchanged
-    workers: int = 16
+    # mailboxes (groups, plans, ...) an entity reads at once (0: half the client's requests in flight, at least
+    # 16): each mailbox is read one request after another, so against Graph's latency the requests in flight
+    # grow with the mailboxes read at once; 8 left a throttled bench run at ~45% of its overall limit
+    workers: int = 0
     file_format: str = "parquet"  # dlt's load files; "insert_values" for Postgres, which takes no parquet
     stats: dict[str, EntityStats] = field(default_factory=dict)
     feeds: dict[str, ParentFeed] = field(default_factory=dict, repr=False)  # by parent entity name
@@ -158,6 +158,11 @@ class SyncRun:
     _tenant: Tenant | None = field(default=None, repr=False)
     _sequence: int = field(default=0, repr=False)
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+
+    def __post_init__(self) -> None:
+        if self.workers <= 0:
+            in_flight = self.client.max_in_flight if self.client is not None else 16
+            self.workers = max(16, in_flight // 2)
 
     def require_client(self) -> GraphClient:
         """The client; a source built for definitions only has none and must not be run."""

@@ -20,6 +20,8 @@ CONTRACT_KEYS = {
     "throttled": {"seconds", "theoretical_min_seconds", "failed_requests"},
     "scale2x": {"seconds", "peak_rss_mb"},
     "dbt_build": {"seconds"},
+    "large": {"rows", "seconds", "peak_rss_mb"},
+    "latency": {"seconds", "theoretical_min_seconds", "requests", "baseline_seconds"},
 }
 
 
@@ -41,5 +43,10 @@ def test_the_harness_writes_every_contract_figure(
     assert results["incremental_1pct"]["rows_changed"] > 0 and results["incremental_1pct"]["rows_fetched"] > 0
     assert results["naive"]["requests"] > 0 and results["scale2x"]["rows"] > full["rows"]
     assert results["throttled"]["theoretical_min_seconds"] > 0 and results["dbt_build"]["seconds"] > 0
+    assert results["large"]["rows"] > results["scale2x"]["rows"]  # ten times the users
+    latency = results["latency"]
+    assert latency["baseline_seconds"] > 0 and latency["requests"] > 0
+    assert latency["theoretical_min_seconds"] >= max(latency["slowest_mailbox_bound_seconds"], full["seconds"])
+    assert latency["longest_chain_pages"] >= 1
     assert len(results["targets"]) == len(TARGETS)
     assert "| full sync |" in capsys.readouterr().out
