@@ -12,6 +12,7 @@ from typing import Literal
 
 Strategy = Literal["delta", "cursor", "replace"]
 DataType = Literal["text", "bool", "bigint", "double", "timestamp", "json"]
+PageSizeBy = Literal["top", "prefer"]
 
 
 @dataclass(frozen=True)
@@ -56,7 +57,9 @@ class Entity:
         cursor: the date property a ``cursor`` entity filters on (``$filter=<cursor> ge <last seen>``).
         item_path: path of one item (``{id}`` filled in): directory delta reports an update with only the
             changed properties, so such items are read again in full through ``$batch``.
-        page_size: ``$top`` (or ``Prefer: odata.maxpagesize``) to ask for: the largest Graph allows.
+        page_size: the page size to ask for, the largest Graph allows (``None``: Graph's own page size).
+        page_size_by: how it is asked: ``top`` (``$top``) or ``prefer`` (``Prefer: odata.maxpagesize``, the
+            Outlook delta functions that page by it).
         permission: least-privilege application permission that reads it.
         probe: a cheap path ``test-connection`` calls to prove access.
         description: one line shown in the Dagster UI.
@@ -83,6 +86,7 @@ class Entity:
     reader: str = "directory_delta"
     cursor: str | None = None
     page_size: int | None = None
+    page_size_by: PageSizeBy = "top"
     layout: Mapping[str, DataType] = field(default_factory=dict)
     parent: str | None = None
     parent_column: str | None = None
@@ -232,7 +236,6 @@ ENTITIES: dict[str, Entity] = {
             probe="users/{user_id}/mailFolders?$top=1&$select=id",
             description="Mail folders of every mailbox (child folders included), from mailFolders/delta.",
             columns={"displayName": "text", "parentFolderId": "text", "totalItemCount": "bigint"},
-            page_size=1000,
             layout={
                 "user_id": "text",
                 "childFolderCount": "bigint",
@@ -284,6 +287,7 @@ ENTITIES: dict[str, Entity] = {
                 "lastModifiedDateTime",
             ),
             page_size=1000,
+            page_size_by="prefer",
             layout={
                 "user_id": "text",
                 "bodyPreview": "text",
@@ -308,7 +312,6 @@ ENTITIES: dict[str, Entity] = {
             description="Attachment metadata (name, type, size, inline) of every message that has attachments.",
             columns=ATTACHMENT_COLUMNS,
             select=tuple(ATTACHMENT_COLUMNS),
-            page_size=1000,
             layout={"user_id": "text", "message_id": "text"},
             parent="messages",
             parent_column="message_id",
@@ -348,6 +351,7 @@ ENTITIES: dict[str, Entity] = {
                 "showAs": "text",
             },
             page_size=1000,
+            page_size_by="prefer",
             layout={
                 "user_id": "text",
                 "createdDateTime": "timestamp",
@@ -392,7 +396,6 @@ ENTITIES: dict[str, Entity] = {
             description="Attachment metadata of every event in the sync window that has attachments.",
             columns=ATTACHMENT_COLUMNS,
             select=tuple(ATTACHMENT_COLUMNS),
-            page_size=1000,
             layout={"user_id": "text", "event_id": "text"},
             parent="events",
             parent_column="event_id",
@@ -409,7 +412,6 @@ ENTITIES: dict[str, Entity] = {
             probe="users/{user_id}/contactFolders?$top=1&$select=id",
             description="Contact folders of every mailbox, from contactFolders/delta.",
             columns={"displayName": "text", "parentFolderId": "text"},
-            page_size=1000,
         ),
         Entity(
             name="contacts",
@@ -431,7 +433,6 @@ ENTITIES: dict[str, Entity] = {
                 "createdDateTime": "timestamp",
                 "lastModifiedDateTime": "timestamp",
             },
-            page_size=1000,
             layout={
                 "user_id": "text",
                 "middleName": "text",

@@ -191,18 +191,19 @@ def request_path(ctx: ReadContext, url: str) -> str:
     return "/" + (ctx.client.relative(url) or url).partition("?")[0].lstrip("/")
 
 
-def _params(entity: Entity, top: bool = True) -> dict[str, str]:
+def _params(entity: Entity) -> dict[str, str]:
+    """``$select`` and, for an entity paged by ``$top``, its page size."""
     params: dict[str, str] = {}
     if entity.select:
         params["$select"] = ",".join(entity.select)
-    if top and entity.page_size:
+    if entity.page_size and entity.page_size_by == "top":
         params["$top"] = str(entity.page_size)
     return params
 
 
 def delta_headers(entity: Entity) -> dict[str, str] | None:
     """``Prefer: odata.maxpagesize`` for the Outlook delta functions that page by it (messages, events)."""
-    if entity.page_size and entity.reader in ("messages_delta", "calendar_view_delta"):
+    if entity.page_size and entity.page_size_by == "prefer":
         return {"Prefer": f"odata.maxpagesize={entity.page_size}"}
     return None
 
@@ -490,9 +491,7 @@ def read_mailbox_delta(ctx: ReadContext) -> Iterator[Event]:
 
     def work(user: TenantUser) -> Iterator[Event]:
         path = entity.path.format(user_id=user.id)
-        yield from delta_stream(
-            ctx, user.id, path, _params(entity, top=False), scope={"user_id": user.id}, mailbox=user.id
-        )
+        yield from delta_stream(ctx, user.id, path, _params(entity), scope={"user_id": user.id}, mailbox=user.id)
 
     return per_user(ctx, work)
 
@@ -576,7 +575,7 @@ def read_messages_delta(ctx: ReadContext) -> Iterator[Event]:
         present: set[str] = set()
         deletions: dict[str, dict[str, Any]] = {}
         folders = yield from mail_folder_ids(ctx, user.id, known.get(user.id, []))
-        params = {"$select": ",".join(entity.select)} if entity.select else None
+        params = _params(entity) or None
         streams = {f"{user.id}/{f}": (entity.path.format(user_id=user.id, folder_id=f), params) for f in folders}
         prefetch_initial(ctx, streams, headers, user.id)
         for folder_id in folders:
@@ -655,7 +654,7 @@ def read_calendar_view_delta(ctx: ReadContext) -> Iterator[Event]:
         "startDateTime": start.strftime("%Y-%m-%dT%H:%M:%SZ"),
         "endDateTime": end.strftime("%Y-%m-%dT%H:%M:%SZ"),
     }
-    headers = {"Prefer": f"odata.maxpagesize={entity.page_size}"} if entity.page_size else None
+    headers = delta_headers(entity)
 
     def work(user: TenantUser) -> Iterator[Event]:
         path = entity.path.format(user_id=user.id)

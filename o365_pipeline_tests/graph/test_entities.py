@@ -3,6 +3,7 @@ import re
 import pytest
 
 from o365_pipeline.graph.entities import ENTITIES, MAILBOX, PARENT_KINDS, TENANT, select_entities
+from o365_pipeline.graph.readers import _params, delta_headers
 from o365_pipeline.graph.source import EntityProgress, column_hints
 from o365_pipeline.progress import entity_line
 
@@ -73,3 +74,14 @@ def test_a_child_table_names_its_parent_row_in_its_path_and_columns() -> None:
         assert entity.parent_column in entity.layout, entity.name
         assert ENTITIES[entity.parent].over is entity.over, entity.name
     assert TENANT.key_columns == ("id",)
+
+
+def test_the_outlook_delta_functions_ask_their_page_size_by_prefer_the_others_by_top() -> None:
+    prefer = {name for name, entity in ENTITIES.items() if delta_headers(entity)}
+    assert prefer == {"messages", "events"}
+    assert delta_headers(ENTITIES["messages"]) == {"Prefer": "odata.maxpagesize=1000"}
+    assert "$top" not in _params(ENTITIES["messages"])
+    assert _params(ENTITIES["users"])["$top"] == "999"
+    for entity in ENTITIES.values():  # a declared page size is asked, one way only
+        asked = ("$top" in _params(entity)) + bool(delta_headers(entity))
+        assert asked == (1 if entity.page_size else 0), entity.name
