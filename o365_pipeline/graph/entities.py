@@ -71,6 +71,9 @@ class Entity:
             reader hands over its changed ids, :mod:`o365_pipeline.graph.feed`); read alone, it reads on its own.
         parent_column: with ``parent``, the column (and path placeholder) naming the parent row (``message_id``).
         over: what the reader fans out over (:class:`ParentKind`): keys, partitions and progress follow from it.
+        folder_table: for an entity read folder by folder (a delta stream per folder, ``{folder_id}`` in its path),
+            the table of those folders: its folder delta lists them, and a run reading both asks it once
+            (:mod:`o365_pipeline.graph.folder_feed`).
     """
 
     name: str
@@ -91,6 +94,7 @@ class Entity:
     parent: str | None = None
     parent_column: str | None = None
     over: ParentKind = TENANT
+    folder_table: str | None = None
 
     @property
     def key_columns(self) -> tuple[str, ...]:
@@ -110,7 +114,7 @@ class Entity:
     @property
     def per_folder(self) -> bool:
         """Whether it is read folder by folder (a delta stream per mail or contact folder)."""
-        return "{folder_id}" in self.path
+        return self.folder_table is not None
 
 
 ATTACHMENT_COLUMNS: dict[str, DataType] = {
@@ -250,6 +254,7 @@ ENTITIES: dict[str, Entity] = {
             strategy="delta",
             reader="messages_delta",
             over=MAILBOX,
+            folder_table="mail_folders",
             permission="Mail.ReadBasic.All",
             probe="users/{user_id}/messages?$top=1&$select=id",
             description="Messages of every mailbox folder (metadata, no body), from per-folder messages/delta.",
@@ -420,6 +425,7 @@ ENTITIES: dict[str, Entity] = {
             strategy="delta",
             reader="contacts_delta",
             over=MAILBOX,
+            folder_table="contact_folders",
             permission="Contacts.Read",
             probe="users/{user_id}/contacts?$top=1&$select=id",
             description="Contacts of every contact folder (the default one included), from per-folder delta.",

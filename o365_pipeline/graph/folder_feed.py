@@ -18,9 +18,11 @@ import threading
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 
+from .entities import ENTITIES
 from .readers import DELETED_COLUMN, Drop, Event, Finished, KeepState, Rows, Skipped
 
-FOLDER_TABLES = {"messages": "mail_folders", "contacts": "contact_folders"}  # content table -> folder table
+# content table -> folder table
+FOLDER_TABLES = {entity.name: entity.folder_table for entity in ENTITIES.values() if entity.folder_table}
 
 
 class FolderTableStopped(RuntimeError):

@@ -555,11 +555,16 @@ def folder_ids(
     return list(ids)
 
 
-def mail_folder_ids(ctx: ReadContext, user_id: str, known: list[str]) -> Iterator[Event]:
+def folder_path(content: Entity, user_id: str) -> str:
+    """The folder delta path of a mailbox, for an entity read folder by folder (its ``folder_table``'s path)."""
+    assert content.folder_table
+    return ENTITIES[content.folder_table].path.format(user_id=user_id)
+
+
+def mail_folder_ids(ctx: ReadContext, user_id: str, known: list[str], content: Entity) -> Iterator[Event]:
     """Every mail folder of a mailbox, child folders included (mailFolders/delta; one page when nothing
     changed since the stored link)."""
-    path = f"users/{user_id}/mailFolders/delta"
-    ids = yield from folder_ids(ctx, user_id, path, known)
+    ids = yield from folder_ids(ctx, user_id, folder_path(content, user_id), known)
     return ids
 
 
@@ -574,7 +579,7 @@ def read_messages_delta(ctx: ReadContext) -> Iterator[Event]:
     def work(user: TenantUser) -> Iterator[Event]:
         present: set[str] = set()
         deletions: dict[str, dict[str, Any]] = {}
-        folders = yield from mail_folder_ids(ctx, user.id, known.get(user.id, []))
+        folders = yield from mail_folder_ids(ctx, user.id, known.get(user.id, []), entity)
         params = _params(entity) or None
         streams = {f"{user.id}/{f}": (entity.path.format(user_id=user.id, folder_id=f), params) for f in folders}
         prefetch_initial(ctx, streams, headers, user.id)
@@ -627,7 +632,7 @@ def read_contacts_delta(ctx: ReadContext) -> Iterator[Event]:
         folders = yield from folder_ids(
             ctx,
             user.id,
-            f"users/{user.id}/contactFolders/delta",
+            folder_path(entity, user.id),
             known.get(user.id, []),
             lambda: default_folder(user),
             select="id,parentFolderId",
@@ -729,7 +734,7 @@ def read_attachments(ctx: ReadContext) -> Iterator[Event]:
     def work(user: TenantUser) -> Iterator[Event]:
         folders: list[str] = []
         if parent.per_folder:
-            folders = yield from mail_folder_ids(ctx, user.id, known.get(user.id, []))
+            folders = yield from mail_folder_ids(ctx, user.id, known.get(user.id, []), parent)
         streams = list(parent_streams(user, folders))
         prefetch_initial(ctx, {key: (path, params) for key, path, params in streams}, headers, user.id)
         changed: list[str] = []

@@ -85,3 +85,13 @@ def test_the_outlook_delta_functions_ask_their_page_size_by_prefer_the_others_by
     for entity in ENTITIES.values():  # a declared page size is asked, one way only
         asked = ("$top" in _params(entity)) + bool(delta_headers(entity))
         assert asked == (1 if entity.page_size else 0), entity.name
+
+
+def test_an_entity_read_folder_by_folder_names_its_folder_table() -> None:
+    folders = {name: entity.folder_table for name, entity in ENTITIES.items() if entity.folder_table}
+    assert folders == {"messages": "mail_folders", "contacts": "contact_folders"}
+    for entity in ENTITIES.values():
+        assert entity.per_folder == ("{folder_id}" in entity.path), entity.name
+        if entity.folder_table:
+            assert ENTITIES[entity.folder_table].path.endswith("Folders/delta"), entity.name
+            assert ENTITIES[entity.folder_table].over is entity.over, entity.name
