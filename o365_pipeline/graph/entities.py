@@ -13,6 +13,24 @@ from typing import Literal
 Strategy = Literal["delta", "cursor", "replace"]
 DataType = Literal["text", "bool", "bigint", "double", "timestamp", "json"]
 PageSizeBy = Literal["top", "prefer"]
+# the functions of :data:`o365_pipeline.graph.readers.READERS`: how a round pages and fans out
+ReaderName = Literal[
+    "directory_delta",
+    "members_delta",
+    "list",
+    "date_cursor",
+    "mailbox_delta",
+    "messages_delta",
+    "contacts_delta",
+    "calendar_view_delta",
+    "drive_delta",
+    "mailbox_list",
+    "attachments",
+    "group_list",
+    "plan_tasks",
+    "team_list",
+    "business_list",
+]
 
 
 @dataclass(frozen=True)
@@ -86,7 +104,7 @@ class Entity:
     select: tuple[str, ...] = ()
     columns: Mapping[str, DataType] = field(default_factory=dict)
     item_path: str | None = None
-    reader: str = "directory_delta"
+    reader: ReaderName = "directory_delta"
     cursor: str | None = None
     page_size: int | None = None
     page_size_by: PageSizeBy = "top"

@@ -19,7 +19,7 @@ from urllib.parse import quote
 
 from ..config import SettingError
 from .client import GraphClient
-from .entities import ENTITIES, Entity, permission_for
+from .entities import ENTITIES, Entity, ReaderName, permission_for
 from .errors import GraphError, MissingKeyError
 from .fanout import TaskCount, fan_out
 from .tenant import Tenant, TenantUser
@@ -825,7 +825,7 @@ def read_business_list(ctx: ReadContext) -> Iterator[Event]:
     return _children(ctx, ctx.tenant.business_ids(), "business_id", "business_id")
 
 
-READERS: dict[str, Callable[[ReadContext], Iterator[Event]]] = {
+READERS: dict[ReaderName, Callable[[ReadContext], Iterator[Event]]] = {
     "directory_delta": read_directory_delta,
     "members_delta": read_members_delta,
     "list": read_list,

@@ -1,9 +1,10 @@
 import re
+from typing import get_args
 
 import pytest
 
-from o365_pipeline.graph.entities import ENTITIES, MAILBOX, PARENT_KINDS, TENANT, select_entities
-from o365_pipeline.graph.readers import _params, delta_headers
+from o365_pipeline.graph.entities import ENTITIES, MAILBOX, PARENT_KINDS, TENANT, ReaderName, select_entities
+from o365_pipeline.graph.readers import READERS, _params, delta_headers
 from o365_pipeline.graph.source import EntityProgress, column_hints
 from o365_pipeline.progress import entity_line
 
@@ -95,3 +96,7 @@ def test_an_entity_read_folder_by_folder_names_its_folder_table() -> None:
         if entity.folder_table:
             assert ENTITIES[entity.folder_table].path.endswith("Folders/delta"), entity.name
             assert ENTITIES[entity.folder_table].over is entity.over, entity.name
+
+
+def test_every_reader_name_is_a_reader_and_every_reader_is_used() -> None:
+    assert set(get_args(ReaderName)) == set(READERS) == {entity.reader for entity in ENTITIES.values()}
