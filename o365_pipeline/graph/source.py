@@ -487,6 +487,84 @@ def _sharing_folders(entity: Entity, run: SyncRun) -> tuple[FolderFeed | None, F
     return takes, run.folder_feed(entity.name) if content in selected else None
 
 
+Output = list[dict[str, Any]] | pa.Table  # rows numbered for dlt, or an Arrow table of the big entities
+
+
+@dataclass
+class _Fold:
+    """What an entity's reader events fold into on dlt's thread: rows to hand dlt, the links and state to keep,
+    the figures. One handler per event kind; a handler returns what to yield (``None``: nothing)."""
+
+    entity: Entity
+    run: SyncRun
+    links: dict[str, str]
+    state: Any  # the resource's dlt state (a dict)
+    stats: EntityStats
+    stored: StoredRows
+    snapshot: Snapshot | None
+    pending: PendingTables | None
+    skipped: set[str] = field(default_factory=set)
+
+    def handle(self, event: Event) -> Output | None:
+        """The event's handler; an event of no handler's kind changes nothing."""
+        for kind, handler in self._handlers():
+            if isinstance(event, kind):
+                return handler(event)
+        return None
+
+    def _handlers(self) -> tuple[tuple[type, Callable[[Any], Output | None]], ...]:
+        return (
+            (Rows, self.on_rows),
+            (KeepState, self.on_keep_state),
+            (Drop, self.on_drop),
+            (Skipped, self.on_skipped),
+            (Readable, self.on_readable),
+            (Forget, self.on_forget),
+            (Denied, self.on_denied),
+        )
+
+    def _out(self, rows: list[dict[str, Any]], stored: bool = False) -> Output | None:
+        """Rows numbered for dlt, or gathered into Arrow tables (a full one when ready) for the big entities."""
+        if not rows:
+            return None
+        if self.pending is None:
+            return self.run.number(rows)
+        return self.pending.add(rows, stored=stored)
+
+    def on_rows(self, event: Rows) -> Output | None:
+        rows = self.snapshot.changed(event.rows) if self.snapshot else event.rows
+        self.stats.rows += len(rows)
+        self.stats.deleted += sum(1 for row in rows if row[DELETED_COLUMN])
+        return self._out(rows) or None
+
+    def on_keep_state(self, event: KeepState) -> None:
+        (self.links if event.section == "links" else self.state)[event.key] = event.value
+
+    def on_drop(self, event: Drop) -> Output | None:
+        if self.entity.strategy == "replace":  # a replace keeps nothing stored
+            return None
+        rows = self.stored.deletion_rows(event)
+        self.stats.deleted += len(rows)
+        return self._out(rows, stored=True) or None
+
+    def on_skipped(self, event: Skipped) -> None:
+        self.stats.skipped += 1
+        self.skipped.add(event.owner)
+        if event.since is not None:
+            self.state.setdefault(UNREADABLE, {})[event.owner] = {"code": event.code, "since": event.since}
+
+    def on_readable(self, event: Readable) -> None:
+        self.state.get(UNREADABLE, {}).pop(event.owner, None)
+
+    def on_forget(self, event: Forget) -> None:
+        self.links = {key: link for key, link in self.links.items() if link_owner(key) not in event.owners}
+        for owner in event.owners:
+            self.state.get(UNREADABLE, {}).pop(owner, None)
+
+    def on_denied(self, event: Denied) -> None:
+        self.stats.denied = event
+
+
 def _extract(entity: Entity, run: SyncRun) -> Iterator[list[dict[str, Any]] | pa.Table]:
     """Run the entity's reader; turn its events into rows (Arrow tables for the big entities), state and figures
     on this (dlt's) thread."""
@@ -515,47 +593,19 @@ def _extract(entity: Entity, run: SyncRun) -> Iterator[list[dict[str, Any]] | pa
     stored = StoredRows(entity.name)
     snapshot = Snapshot(entity, state.get(Snapshot.STATE_KEY)) if entity.strategy == "replace" else None
     pending = PendingTables(layout, run) if layout else None
-    skipped: set[str] = set()
+    fold = _Fold(entity, run, links, state, stats, stored, snapshot, pending)
     try:
         for event in events:
             if event is None:  # nothing ready: dlt goes on with the other entities' pages
                 yield None
-            elif isinstance(event, Rows):
-                rows = snapshot.changed(event.rows) if snapshot else event.rows
-                stats.rows += len(rows)
-                stats.deleted += sum(1 for row in rows if row[DELETED_COLUMN])
-                if rows and pending is None:
-                    yield run.number(rows)
-                elif rows and pending is not None and (full := pending.add(rows)):
-                    yield full
-            elif isinstance(event, KeepState):
-                (links if event.section == "links" else state)[event.key] = event.value
-            elif isinstance(event, Drop) and entity.strategy != "replace":  # a replace keeps nothing stored
-                rows = stored.deletion_rows(event)
-                stats.deleted += len(rows)
-                if rows and pending is None:
-                    yield run.number(rows)
-                elif rows and pending is not None and (full := pending.add(rows, stored=True)):
-                    yield full
-            elif isinstance(event, Skipped):
-                stats.skipped += 1
-                skipped.add(event.owner)
-                if event.since is not None:
-                    state.setdefault(UNREADABLE, {})[event.owner] = {"code": event.code, "since": event.since}
-            elif isinstance(event, Readable):
-                state.get(UNREADABLE, {}).pop(event.owner, None)
-            elif isinstance(event, Forget):
-                links = {key: link for key, link in links.items() if link_owner(key) not in event.owners}
-                for owner in event.owners:
-                    state.get(UNREADABLE, {}).pop(owner, None)
-            elif isinstance(event, Denied):
-                stats.denied = event
+            elif (out := fold.handle(event)) is not None:
+                yield out
         if stats.denied is None:
-            store_links(state, links)  # once, when every stream is read (dlt commits state with the rows)
+            store_links(state, fold.links)  # once, when every stream is read (dlt commits state with the rows)
         if pending is not None and (rest := pending.take()):
             yield rest
         if snapshot and stats.denied is None:  # a table not read whole deletes nothing
-            gone = snapshot.gone(_unread_owners(run, skipped))
+            gone = snapshot.gone(_unread_owners(run, fold.skipped))
             state[Snapshot.STATE_KEY] = snapshot.current
             stats.deleted += len(gone)
             if gone:
