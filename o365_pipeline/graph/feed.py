@@ -191,14 +191,10 @@ def ride(ctx: ReadContext, feed: ParentFeed, catch_up: Iterator[Event] | None = 
 def resynced(ctx: ReadContext, drop: Drop) -> Drop:
     """The attachment table's drop for a resynced parent stream's: attachments of the parents stored within its
     scope (a mail folder, a mailbox's calendar) that its full round no longer returned."""
-    parent = str(ctx.entity.parent)
+    parent, parent_column = str(ctx.entity.parent), str(ctx.entity.parent_column)
     within = {column: value for column, value in drop.scope.items() if column != "user_id"}
-    return Drop(
-        {"user_id": drop.scope["user_id"]},
-        parent_column=f"{parent.removesuffix('s')}_id",
-        parents=tuple(drop.keep),
-        other_parents=True,
-        parents_in=(parent, within),
+    return Drop.children_of_others(
+        {"user_id": drop.scope["user_id"]}, parent_column, tuple(drop.keep), parents_in=(parent, within)
     )
 
 

@@ -60,6 +60,37 @@ class Drop:
     # with ``other_parents``: only stored parents this predicate owns (a mailbox shard drops its own users gone)
     owned: Callable[[str], bool] | None = None
 
+    @classmethod
+    def unlisted(cls, scope: Mapping[str, str], keep: frozenset[str] | set[str]) -> Drop:
+        """The rows within ``scope`` a full round did not list (a resync: ``keep`` is what it listed)."""
+        return cls(scope=dict(scope), keep=frozenset(keep))
+
+    @classmethod
+    def children_of(cls, scope: Mapping[str, str], column: str, parents: Sequence[str]) -> Drop:
+        """The rows within ``scope`` whose ``column`` names one of ``parents`` (changed or deleted parents)."""
+        return cls(scope=dict(scope), parent_column=column, parents=tuple(parents))
+
+    @classmethod
+    def children_of_others(
+        cls,
+        scope: Mapping[str, str],
+        column: str,
+        parents: Sequence[str],
+        parents_in: tuple[str, Mapping[str, str]] | None = None,
+        owned: Callable[[str], bool] | None = None,
+    ) -> Drop:
+        """The rows within ``scope`` whose ``column`` names a parent NOT in ``parents`` (parents gone upstream):
+        with ``parents_in`` only parents stored in that table within that scope, with ``owned`` only those it
+        owns."""
+        return cls(
+            scope=dict(scope),
+            parent_column=column,
+            parents=tuple(parents),
+            other_parents=True,
+            parents_in=parents_in,
+            owned=owned,
+        )
+
 
 @dataclass(frozen=True)
 class Skipped:
@@ -305,7 +336,7 @@ def delta_stream(
             link = None  # start over from our own initial query (a Location may lack its parameters)
             resync_ids = set()
     if resync_ids is not None:
-        yield Drop(scope=dict(scope), keep=frozenset(resync_ids))
+        yield Drop.unlisted(scope, resync_ids)
 
 
 def skipped_now(ctx: ReadContext) -> set[str]:
@@ -354,13 +385,7 @@ def users_gone(ctx: ReadContext, users: list[TenantUser]) -> Iterator[Event]:
         return
     digest = hashlib.blake2b("\n".join(sorted(u.id for u in users)).encode(), digest_size=16).hexdigest()
     if ctx.state.get("users_digest") != digest:
-        yield Drop(
-            scope={},
-            parent_column="user_id",
-            parents=tuple(u.id for u in users),
-            other_parents=True,
-            owned=ctx.tenant.owns,
-        )
+        yield Drop.children_of_others({}, "user_id", [u.id for u in users], owned=ctx.tenant.owns)
         yield KeepState("state", "users_digest", digest)
     known = {link_owner(key) for key in ctx.links} | set(ctx.state.get(UNREADABLE) or {})
     gone = known - {user.id for user in users}
@@ -416,7 +441,7 @@ def read_members_delta(ctx: ReadContext) -> Iterator[Event]:
     present: set[str] = set()  # membership ids seen this run: what a resync's full round keeps
     for event in delta_stream(ctx, "tenant", ctx.entity.path, _params(ctx.entity), scope={}):
         if isinstance(event, Drop):
-            yield Drop(scope={}, keep=frozenset(present))
+            yield Drop.unlisted({}, present)
             continue
         if not isinstance(event, Rows):
             yield event
@@ -441,7 +466,7 @@ def read_members_delta(ctx: ReadContext) -> Iterator[Event]:
                 if not row[DELETED_COLUMN]:
                     present.add(row["id"])
         if gone_groups:
-            yield Drop(scope={}, parent_column="group_id", parents=tuple(gone_groups))
+            yield Drop.children_of({}, "group_id", gone_groups)
         if rows:
             yield Rows(rows)
 
@@ -605,7 +630,7 @@ def read_messages_delta(ctx: ReadContext) -> Iterator[Event]:
                     if kept:
                         yield Rows(kept)
                 elif isinstance(event, Drop):
-                    yield Drop(scope={**event.scope, "parent_folder_id": folder_id}, keep=event.keep)
+                    yield Drop.unlisted({**event.scope, "parent_folder_id": folder_id}, event.keep)
                 else:
                     yield event
         gone = [row for message_id, row in deletions.items() if message_id not in present]
@@ -645,7 +670,7 @@ def read_contacts_delta(ctx: ReadContext) -> Iterator[Event]:
                 ctx, f"{user.id}/{folder_id}", path, None, scope={"user_id": user.id}, mailbox=user.id
             ):
                 if isinstance(event, Drop):  # a resync of one folder reconciles that folder only
-                    event = Drop(scope={**event.scope, "parent_folder_id": folder_id}, keep=event.keep)
+                    event = Drop.unlisted({**event.scope, "parent_folder_id": folder_id}, event.keep)
                 yield event
 
     return per_user(ctx, work)
@@ -765,7 +790,7 @@ def attachments_of(ctx: ReadContext, owner: str, changed: Sequence[str], with_fi
     parent_column = ctx.entity.parent_column
     assert parent_column
     select = ",".join(ctx.entity.select)
-    yield Drop(scope={"user_id": owner}, parent_column=parent_column, parents=tuple(changed))
+    yield Drop.children_of({"user_id": owner}, parent_column, changed)
     paths = {
         f"{ctx.entity.path.format(user_id=owner, **{parent_column: pid})}?$select={select}": pid for pid in with_files
     }

@@ -288,7 +288,7 @@ class StoredRows:
         stored = self._client.execute_sql(f"select distinct {drop.parent_column} from {name}") or []
         keep = set(drop.parents)
         gone = sorted(row[0] for row in stored if row[0] is not None and row[0] not in keep and drop.owned(row[0]))
-        return Drop(scope=drop.scope, parent_column=drop.parent_column, parents=tuple(gone))
+        return Drop.children_of(drop.scope, drop.parent_column, gone)
 
     def deletion_rows(self, drop: Drop) -> list[dict[str, Any]]:
         """Deletion rows for the stored rows a :class:`Drop` covers."""
