@@ -19,6 +19,15 @@ RESULTS: dict[str, Any] = {
     "throttled": {"seconds": 24.0, "theoretical_min_seconds": 20.0, "failed_requests": 0, "requests": 10_000},
     "scale2x": {"seconds": 16.0, "peak_rss_mb": 550.0, "rows": 400_000, "requests": 20_000},
     "dbt_build": {"seconds": 12.0},
+    "large": {"rows": 2_000_000, "seconds": 80.0, "peak_rss_mb": 560.0, "requests": 60_000, "users": 5_000},
+    "latency": {
+        "seconds": 20.0,
+        "theoretical_min_seconds": 15.0,
+        "requests": 10_000,
+        "baseline_seconds": 70.0,
+        "model": "150ms+1ms/item",
+        "peak_rss_mb": 580.0,
+    },
 }
 
 
@@ -36,3 +45,17 @@ def test_a_slow_full_sync_misses_its_targets_and_the_table_says_so() -> None:
     assert ("naive", "naive seconds / full seconds") in missed
     table = markdown(slow)
     assert "| full | rows/s | 300 | >= 20,000 | no |" in table
+
+
+def test_a_large_tenant_over_its_memory_and_a_slow_latency_run_miss_their_targets() -> None:
+    worse = copy.deepcopy(RESULTS)
+    worse["large"].update(peak_rss_mb=930.0)
+    worse["latency"].update(seconds=46.0, baseline_seconds=130.0)
+    missed = {(row["scenario"], row["figure"]) for row in judge(worse) if not row["met"]}
+    assert "| large | peak RSS MB | 930 | <= 600 | no |" in markdown(worse)
+    assert missed == {
+        ("large", "peak RSS MB"),
+        ("large", "peak RSS / full peak RSS"),
+        ("latency", "seconds / theoretical minimum"),
+        ("latency", "16-in-flight baseline seconds / seconds"),
+    }
