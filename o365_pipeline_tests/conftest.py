@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import os
 import ssl
+import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -16,6 +17,7 @@ import pytest
 from o365_pipeline.bench.postgres import throwaway_postgres
 from o365_pipeline.emulator import EmulatorServer
 from o365_pipeline.graph.entities import ENTITIES
+from o365_pipeline.project import DBT_EXECUTABLE, dbt_project
 
 
 @pytest.fixture(scope="session")
@@ -92,6 +94,20 @@ def postgres() -> Iterator[dict[str, str]]:
     """A throwaway PostgreSQL cluster on a free loopback port, database ``o365``; its O365_PG_* settings."""
     with throwaway_postgres() as settings:
         yield settings
+
+
+def dbt_build_postgres(target_path: Path) -> None:
+    """``dbt build --target postgres`` of the project (settings from the environment): no error, nothing skipped."""
+    done = subprocess.run(
+        [DBT_EXECUTABLE, "build", "--profiles-dir", ".", "--target", "postgres", "--target-path", str(target_path)],
+        cwd=dbt_project.project_dir,
+        capture_output=True,
+        text=True,
+        env=os.environ.copy(),
+        timeout=600,
+    )
+    assert done.returncode == 0, done.stdout[-3000:]
+    assert "ERROR=0" in done.stdout and "SKIP=0" in done.stdout
 
 
 def query(settings: dict[str, str], sql: str) -> list[tuple]:

@@ -3,8 +3,6 @@ destination (``O365_DESTINATION=postgres``), then ``dbt build --target postgres`
 
 from __future__ import annotations
 
-import os
-import subprocess
 from pathlib import Path
 
 import pytest
@@ -13,9 +11,8 @@ from o365_pipeline.auth import O365Auth
 from o365_pipeline.config import PipelineConfig
 from o365_pipeline.emulator import EmulatorServer
 from o365_pipeline.graph.entities import ENTITIES
-from o365_pipeline.project import DBT_EXECUTABLE, dbt_project
 from o365_pipeline.sync import run_sync
-from o365_pipeline_tests.conftest import ids_digest, query, truth, use_emulator
+from o365_pipeline_tests.conftest import dbt_build_postgres, ids_digest, query, truth, use_emulator
 
 
 def test_the_sync_loads_postgres_and_dbt_builds_there(
@@ -41,25 +38,7 @@ def test_the_sync_loads_postgres_and_dbt_builds_there(
         assert len(keyed) == len(set(keyed)) == expected["count"], table
         assert expected["ids_sha256"] in (ids_digest(bare), ids_digest(keyed)), table
 
-    done = subprocess.run(
-        [
-            DBT_EXECUTABLE,
-            "build",
-            "--profiles-dir",
-            ".",
-            "--target",
-            "postgres",
-            "--target-path",
-            str(tmp_path / "dbt"),
-        ],
-        cwd=dbt_project.project_dir,
-        capture_output=True,
-        text=True,
-        env=os.environ.copy(),
-        timeout=600,
-    )
-    assert done.returncode == 0, done.stdout[-3000:]
-    assert "ERROR=0" in done.stdout and "SKIP=0" in done.stdout
+    dbt_build_postgres(tmp_path / "dbt")
     users = query(postgres, "select count(*), count(*) filter (where is_guest) from marts.users")[0]
     assert users[0] == truth(emulator)["users"]["count"] and users[1] > 0
     assert query(postgres, "select count(*) from marts.mailbox_activity_daily")[0][0] > 0

@@ -29,10 +29,9 @@ from o365_pipeline.defs.partitions import MAILBOX_JOB, TENANT_ENTITIES
 from o365_pipeline.destinations import SCHEMA_LOCK
 from o365_pipeline.emulator import EmulatorServer
 from o365_pipeline.graph.link_state import load_links
-from o365_pipeline.project import DBT_EXECUTABLE, dbt_project
 from o365_pipeline.shards import Shard, shard_keys
 from o365_pipeline.sync import run_sync
-from o365_pipeline_tests.conftest import ids_digest, query, truth, use_emulator
+from o365_pipeline_tests.conftest import dbt_build_postgres, ids_digest, query, truth, use_emulator
 
 ROOT = Path(__file__).resolve().parents[1]
 SHARDS = 4
@@ -181,25 +180,7 @@ def test_every_shard_runs_through_the_queue_into_postgres_with_its_own_state(
     stored = {row[0] for row in query(postgres, "select distinct user_id from o365_raw.messages")}
     assert stored <= every
 
-    done = subprocess.run(
-        [
-            DBT_EXECUTABLE,
-            "build",
-            "--profiles-dir",
-            ".",
-            "--target",
-            "postgres",
-            "--target-path",
-            str(tmp_path / "dbt"),
-        ],
-        cwd=dbt_project.project_dir,
-        capture_output=True,
-        text=True,
-        env=os.environ.copy(),
-        timeout=600,
-    )
-    assert done.returncode == 0, done.stdout[-3000:]
-    assert "ERROR=0" in done.stdout and "SKIP=0" in done.stdout
+    dbt_build_postgres(tmp_path / "dbt")
 
 
 def test_shard_runs_change_the_schema_one_at_a_time(
