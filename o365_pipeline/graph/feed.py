@@ -9,12 +9,12 @@ threads take them; a parent that fails or stops before its end fails the attachm
 
 from __future__ import annotations
 
-import threading
 from collections import deque
 from collections.abc import Iterator
 from dataclasses import dataclass
 
 from .fanout import fan_out
+from .handover import HandOver
 from .readers import (
     DELETED_COLUMN,
     Denied,
@@ -51,17 +51,14 @@ class ParentStopped(RuntimeError):
     """The parent's reader failed or stopped before its end: the attachment table must not finish either."""
 
 
-class ParentFeed:
+class ParentFeed(HandOver):
     """A bounded hand-over from one producer (the parent's reader) to any number of consumer threads."""
 
     def __init__(self, parent: str, capacity: int = 16) -> None:
+        super().__init__(parent)
         self.parent = parent
         self._capacity = capacity
         self._items: deque[Item] = deque()
-        self._cond = threading.Condition()
-        self._ended = False  # the parent's reader reached its end
-        self._error: BaseException | None = None  # ...or failed or stopped before it
-        self._abandoned = False  # no consumer any more: puts are dropped
 
     def put(self, item: Item) -> None:
         """Hand ``item`` over, waiting while ``capacity`` items wait (dropped once the exchange is over)."""
@@ -80,7 +77,7 @@ class ParentFeed:
                 abandoned (a consumer thread still waiting must end, not wait for a parent that may never come).
         """
         with self._cond:
-            while not self._items and not self._ended and self._error is None and not self._abandoned:
+            while not self._items and self._open():
                 self._cond.wait()
             if self._error is not None:
                 raise ParentStopped(f"the {self.parent} reader stopped: {self._error!r}") from self._error
@@ -92,25 +89,8 @@ class ParentFeed:
                 return item
             return None
 
-    def end(self) -> None:
-        """The parent's reader reached its end: consumers finish once they took every item."""
-        with self._cond:
-            self._ended = True
-            self._cond.notify_all()
-
-    def stop(self, error: BaseException | None = None) -> None:
-        """The parent's side is over (its reader or its resource); before :meth:`end` that fails the consumers."""
-        with self._cond:
-            if not self._ended and self._error is None:
-                self._error = error or RuntimeError(f"the {self.parent} resource closed before its reader ended")
-            self._cond.notify_all()
-
-    def abandon(self) -> None:
-        """The consumer side is over (the attachment resource finished or failed): later puts are dropped."""
-        with self._cond:
-            self._abandoned = True
-            self._items.clear()
-            self._cond.notify_all()
+    def _drop_waiting(self) -> None:
+        self._items.clear()
 
     def _over(self) -> bool:
         return self._abandoned or self._error is not None

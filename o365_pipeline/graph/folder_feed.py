@@ -14,11 +14,11 @@ they are. From then on both stand at the same link again.
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 
 from .entities import ENTITIES
+from .handover import HandOver
 from .readers import DELETED_COLUMN, Drop, Event, Finished, KeepState, Rows, Skipped
 
 # content table -> folder table
@@ -42,19 +42,16 @@ class FolderRound:
     link: str | None
 
 
-class FolderFeed:
+class FolderFeed(HandOver):
     """Folder rounds by mailbox, from the folder table's reader to the content table's worker threads.
 
     Holds ids only, one entry per mailbox until the content table takes it.
     """
 
     def __init__(self, folder_table: str) -> None:
+        super().__init__(folder_table)
         self.folder_table = folder_table
         self._rounds: dict[str, FolderRound] = {}
-        self._cond = threading.Condition()
-        self._ended = False
-        self._error: BaseException | None = None
-        self._abandoned = False
 
     def put(self, folder_round: FolderRound) -> None:
         """Hand one mailbox's round over (dropped once the content table is done)."""
@@ -71,7 +68,7 @@ class FolderFeed:
                 table's side was abandoned.
         """
         with self._cond:
-            while owner not in self._rounds and not self._ended and self._error is None and not self._abandoned:
+            while owner not in self._rounds and self._open():
                 self._cond.wait()
             if owner in self._rounds:
                 return self._rounds.pop(owner)
@@ -81,25 +78,8 @@ class FolderFeed:
                 raise FolderTableStopped(f"the reader taking {self.folder_table} rounds was closed")
             return None
 
-    def end(self) -> None:
-        """The folder table's reader reached its end."""
-        with self._cond:
-            self._ended = True
-            self._cond.notify_all()
-
-    def stop(self, error: BaseException | None = None) -> None:
-        """The folder table's side is over; before :meth:`end` that fails the content table's waits."""
-        with self._cond:
-            if not self._ended and self._error is None:
-                self._error = error or RuntimeError(f"the {self.folder_table} resource closed before its reader ended")
-            self._cond.notify_all()
-
-    def abandon(self) -> None:
-        """The content table is done: later rounds are dropped."""
-        with self._cond:
-            self._abandoned = True
-            self._rounds.clear()
-            self._cond.notify_all()
+    def _drop_waiting(self) -> None:
+        self._rounds.clear()
 
 
 def publish_folders(events: Iterator[Event], feed: FolderFeed, since: Mapping[str, str]) -> Iterator[Event]:
