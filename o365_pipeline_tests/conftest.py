@@ -96,6 +96,20 @@ def postgres() -> Iterator[dict[str, str]]:
         yield settings
 
 
+def assert_postgres_equals_truth(settings: dict[str, str], emulator: EmulatorServer) -> None:
+    """Every raw table in the Postgres database of ``settings`` holds the emulator's ids, each once."""
+    for table, expected in truth(emulator).items():
+        where = f"table_schema = 'o365_raw' and table_name = '{table}'"
+        columns = {
+            row[0] for row in query(settings, f"select column_name from information_schema.columns where {where}")
+        }
+        key = "user_id || '/' || id" if "user_id" in columns else "id"
+        bare = [row[0] for row in query(settings, f"select id from o365_raw.{table}")]
+        keyed = [row[0] for row in query(settings, f"select {key} from o365_raw.{table}")]
+        assert len(keyed) == len(set(keyed)) == expected["count"], table
+        assert expected["ids_sha256"] in (ids_digest(bare), ids_digest(keyed)), table
+
+
 def dbt_build_postgres(target_path: Path) -> None:
     """``dbt build --target postgres`` of the project (settings from the environment): no error, nothing skipped."""
     done = subprocess.run(

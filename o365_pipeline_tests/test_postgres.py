@@ -12,7 +12,13 @@ from o365_pipeline.config import PipelineConfig
 from o365_pipeline.emulator import EmulatorServer
 from o365_pipeline.graph.entities import ENTITIES
 from o365_pipeline.sync import run_sync
-from o365_pipeline_tests.conftest import dbt_build_postgres, ids_digest, query, truth, use_emulator
+from o365_pipeline_tests.conftest import (
+    assert_postgres_equals_truth,
+    dbt_build_postgres,
+    query,
+    truth,
+    use_emulator,
+)
 
 
 def test_the_sync_loads_postgres_and_dbt_builds_there(
@@ -27,16 +33,7 @@ def test_the_sync_loads_postgres_and_dbt_builds_there(
 
     incremental = run_sync(auth, config).stats  # delta state restored from Postgres: no change, no rows
     assert sum(stats.rows for name, stats in incremental.items() if ENTITIES[name].strategy == "delta") == 0
-    for table, expected in truth(emulator).items():
-        where = f"table_schema = 'o365_raw' and table_name = '{table}'"
-        columns = {
-            row[0] for row in query(postgres, f"select column_name from information_schema.columns where {where}")
-        }
-        key = "user_id || '/' || id" if "user_id" in columns else "id"
-        bare = [row[0] for row in query(postgres, f"select id from o365_raw.{table}")]
-        keyed = [row[0] for row in query(postgres, f"select {key} from o365_raw.{table}")]
-        assert len(keyed) == len(set(keyed)) == expected["count"], table
-        assert expected["ids_sha256"] in (ids_digest(bare), ids_digest(keyed)), table
+    assert_postgres_equals_truth(postgres, emulator)
 
     dbt_build_postgres(tmp_path / "dbt")
     users = query(postgres, "select count(*), count(*) filter (where is_guest) from marts.users")[0]

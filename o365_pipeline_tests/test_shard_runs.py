@@ -31,7 +31,12 @@ from o365_pipeline.emulator import EmulatorServer
 from o365_pipeline.graph.link_state import load_links
 from o365_pipeline.shards import Shard, shard_keys
 from o365_pipeline.sync import run_sync
-from o365_pipeline_tests.conftest import dbt_build_postgres, ids_digest, query, truth, use_emulator
+from o365_pipeline_tests.conftest import (
+    assert_postgres_equals_truth,
+    dbt_build_postgres,
+    query,
+    use_emulator,
+)
 
 ROOT = Path(__file__).resolve().parents[1]
 SHARDS = 4
@@ -156,16 +161,7 @@ def test_every_shard_runs_through_the_queue_into_postgres_with_its_own_state(
         os.killpg(daemon.pid, signal.SIGTERM)
         daemon.wait(timeout=60)
 
-    for table, expected in truth(emulator).items():
-        where = f"table_schema = 'o365_raw' and table_name = '{table}'"
-        columns = {
-            row[0] for row in query(postgres, f"select column_name from information_schema.columns where {where}")
-        }
-        key = "user_id || '/' || id" if "user_id" in columns else "id"
-        bare = [row[0] for row in query(postgres, f"select id from o365_raw.{table}")]
-        keyed = [row[0] for row in query(postgres, f"select {key} from o365_raw.{table}")]
-        assert len(keyed) == len(set(keyed)) == expected["count"], table
-        assert expected["ids_sha256"] in (ids_digest(bare), ids_digest(keyed)), table
+    assert_postgres_equals_truth(postgres, emulator)
 
     # Each shard kept its own state: its own pipeline, whose links read only the shard's mailboxes.
     states = mailboxes_in_state(postgres)
