@@ -92,6 +92,9 @@ class Entity:
         folder_table: for an entity read folder by folder (a delta stream per folder, ``{folder_id}`` in its path),
             the table of those folders: its folder delta lists them, and a run reading both asks it once
             (:mod:`o365_pipeline.graph.folder_feed`).
+        descriptions: what a stored property (``id``, a key of ``columns`` or ``layout``) means in this table where
+            it differs from the meaning every table shares (``PROPERTIES`` in :mod:`.entity_columns`); they reach the
+            Dagster UI and the dbt sources file.
     """
 
     name: str
@@ -113,6 +116,7 @@ class Entity:
     parent_column: str | None = None
     over: ParentKind = TENANT
     folder_table: str | None = None
+    descriptions: Mapping[str, str] = field(default_factory=dict)
 
     @property
     def key_columns(self) -> tuple[str, ...]:
@@ -179,6 +183,7 @@ ENTITIES: dict[str, Entity] = {
             select=(*USER_COLUMNS, "businessPhones", "assignedLicenses"),
             item_path="users/{id}",
             page_size=999,
+            descriptions={"id": "Graph's user id (a GUID), the same in every table that points at a user."},
         ),
         Entity(
             name="groups",
@@ -212,6 +217,11 @@ ENTITIES: dict[str, Entity] = {
             ),
             item_path="groups/{id}",
             page_size=999,
+            descriptions={
+                "id": "Graph's group id (a GUID).",
+                "displayName": "Name of the group as members see it.",
+                "description": "What the group is for, as its owners wrote it.",
+            },
         ),
         Entity(
             name="group_members",
@@ -225,6 +235,7 @@ ENTITIES: dict[str, Entity] = {
             columns={"groupId": "text", "memberId": "text", "memberType": "text"},
             select=("members",),
             page_size=999,
+            descriptions={"id": "group id/member id: one row per direct membership."},
         ),
         Entity(
             name="organization",
@@ -264,6 +275,7 @@ ENTITIES: dict[str, Entity] = {
                 "unreadItemCount": "bigint",
                 "isHidden": "bool",
             },
+            descriptions={"displayName": "Folder name (Inbox, Sent Items, or the user's own)."},
         ),
         Entity(
             name="messages",
@@ -338,6 +350,7 @@ ENTITIES: dict[str, Entity] = {
             layout={"user_id": "text", "message_id": "text"},
             parent="messages",
             parent_column="message_id",
+            descriptions={"size": "Size of the attachment in bytes (what it adds to the mailbox)."},
         ),
         # ---- calendar --------------------------------------------------------------------------------
         Entity(
@@ -422,6 +435,7 @@ ENTITIES: dict[str, Entity] = {
             layout={"user_id": "text", "event_id": "text"},
             parent="events",
             parent_column="event_id",
+            descriptions={"size": "Size of the attachment in bytes."},
         ),
         # ---- contacts --------------------------------------------------------------------------------
         Entity(
@@ -435,6 +449,7 @@ ENTITIES: dict[str, Entity] = {
             probe="users/{user_id}/contactFolders?$top=1&$select=id",
             description="Contact folders of every mailbox, from contactFolders/delta.",
             columns={"displayName": "text", "parentFolderId": "text"},
+            descriptions={"displayName": "Folder name (Contacts, or the user's own)."},
         ),
         Entity(
             name="contacts",
@@ -479,6 +494,7 @@ ENTITIES: dict[str, Entity] = {
                 "businessAddress": "json",
                 "otherAddress": "json",
             },
+            descriptions={"displayName": "Name of the contact as shown in Outlook."},
         ),
         # ---- files -----------------------------------------------------------------------------------
         Entity(
@@ -515,6 +531,11 @@ ENTITIES: dict[str, Entity] = {
                 "shared.owner": "json",
                 "shared.scope": "text",
             },
+            descriptions={
+                "name": "File or folder name.",
+                "size": "Bytes of the file, or of everything below a folder: storage used.",
+                "createdDateTime": "When it was uploaded or created in OneDrive (UTC).",
+            },
         ),
         # ---- planner, groups, teams -------------------------------------------------------------------
         Entity(
@@ -528,6 +549,7 @@ ENTITIES: dict[str, Entity] = {
             probe="groups?$top=1&$select=id",
             description="Planner plans of every Microsoft 365 group.",
             columns={"title": "text", "createdDateTime": "timestamp"},
+            descriptions={"title": "Name of the plan."},
         ),
         Entity(
             name="planner_tasks",
@@ -553,6 +575,11 @@ ENTITIES: dict[str, Entity] = {
                 "assignments": "json",
                 "appliedCategories": "json",
             },
+            descriptions={
+                "title": "What the task says to do.",
+                "assignments": "Who the task is assigned to: JSON object keyed by user id (when and by whom assigned).",
+                "appliedCategories": "Labels set on the task: JSON object keyed by category name (category1...25).",
+            },
         ),
         Entity(
             name="group_conversations",
@@ -576,6 +603,10 @@ ENTITIES: dict[str, Entity] = {
             probe="teams?$top=1",
             description="Every team (Teams-enabled Microsoft 365 group).",
             columns={"displayName": "text", "description": "text", "visibility": "text"},
+            descriptions={
+                "displayName": "Name members see for the team in Teams.",
+                "description": "What the team is for.",
+            },
         ),
         Entity(
             name="channels",
@@ -588,6 +619,10 @@ ENTITIES: dict[str, Entity] = {
             probe="teams?$top=1",
             description="Channels of every team.",
             columns={"displayName": "text", "description": "text", "membershipType": "text"},
+            descriptions={
+                "displayName": "Name members see for the channel in its team.",
+                "description": "What the channel is for.",
+            },
         ),
         # ---- bookings --------------------------------------------------------------------------------
         Entity(
@@ -600,6 +635,7 @@ ENTITIES: dict[str, Entity] = {
             probe="solutions/bookingBusinesses",
             description="Microsoft Bookings businesses.",
             columns={"displayName": "text", "businessType": "text", "email": "text"},
+            descriptions={"displayName": "Name customers see for the business."},
         ),
         *(
             Entity(
@@ -686,6 +722,10 @@ ENTITIES: dict[str, Entity] = {
                 "location.geoCoordinates": "json",
                 "riskEventTypes_v2": "json",
                 "appliedConditionalAccessPolicies": "json",
+            },
+            descriptions={
+                "createdDateTime": "When the sign-in happened (UTC); the incremental cursor.",
+                "userPrincipalName": "Sign-in name used.",
             },
         ),
     )

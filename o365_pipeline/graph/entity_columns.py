@@ -1,9 +1,10 @@
 """What each raw column means: the column half of the entity catalogue (:mod:`.entities` has the tables).
 
 Descriptions are keyed by the Graph property path an entity declares (``columns``, ``layout``; ``from.emailAddress``)
-and shared by every entity where the property means the same; ``ENTITY_PROPERTIES`` says it where it differs. They
-reach the Dagster UI (the raw assets' column schema) and the dbt sources file (``_graph__sources.yml``, written from
-here by ``python -m o365_pipeline.graph.entity_columns``; a test keeps the two equal).
+and shared by every entity where the property means the same; the entity's row says it where it differs
+(``Entity.descriptions``). They reach the Dagster UI (the raw assets' column schema) and the dbt sources file
+(``_graph__sources.yml``, written from here by ``python -m o365_pipeline.graph.entity_columns``; a test keeps the
+two equal).
 """
 
 from __future__ import annotations
@@ -177,43 +178,6 @@ PROPERTIES: dict[str, str] = {
     "appliedConditionalAccessPolicies": "Conditional Access policies evaluated and their result (JSON list).",
 }
 
-# Where a property means something particular to one table.
-ENTITY_PROPERTIES: dict[str, dict[str, str]] = {
-    "users": {"id": "Graph's user id (a GUID), the same in every table that points at a user."},
-    "groups": {
-        "id": "Graph's group id (a GUID).",
-        "displayName": "Name of the group as members see it.",
-        "description": "What the group is for, as its owners wrote it.",
-    },
-    "group_members": {"id": "group id/member id: one row per direct membership."},
-    "mail_folders": {"displayName": "Folder name (Inbox, Sent Items, or the user's own)."},
-    "contact_folders": {"displayName": "Folder name (Contacts, or the user's own)."},
-    "contacts": {"displayName": "Name of the contact as shown in Outlook."},
-    "drive_items": {
-        "name": "File or folder name.",
-        "size": "Bytes of the file, or of everything below a folder: storage used.",
-        "createdDateTime": "When it was uploaded or created in OneDrive (UTC).",
-    },
-    "message_attachments": {"size": "Size of the attachment in bytes (what it adds to the mailbox)."},
-    "event_attachments": {"size": "Size of the attachment in bytes."},
-    "planner_plans": {"title": "Name of the plan."},
-    "planner_tasks": {
-        "title": "What the task says to do.",
-        "assignments": "Who the task is assigned to: JSON object keyed by user id (when and by whom assigned).",
-        "appliedCategories": "Labels set on the task: JSON object keyed by category name (category1...25).",
-    },
-    "teams": {"displayName": "Name members see for the team in Teams.", "description": "What the team is for."},
-    "channels": {
-        "displayName": "Name members see for the channel in its team.",
-        "description": "What the channel is for.",
-    },
-    "booking_businesses": {"displayName": "Name customers see for the business."},
-    "sign_ins": {
-        "createdDateTime": "When the sign-in happened (UTC); the incremental cursor.",
-        "userPrincipalName": "Sign-in name used.",
-    },
-}
-
 # Columns the sync adds to every raw table.
 BOOKKEEPING: dict[str, str] = {
     "is_deleted": "Set on a row Graph reported deleted (@removed): the merge deletes the row, so it never stays.",
@@ -238,7 +202,7 @@ def declared_columns(entity: Entity) -> dict[str, DataType]:
 
 def describe(entity: Entity, path: str) -> str:
     """What a property of an entity means."""
-    return ENTITY_PROPERTIES.get(entity.name, {}).get(path) or PROPERTIES[path]
+    return entity.descriptions.get(path) or PROPERTIES[path]
 
 
 def column_descriptions(entity: Entity) -> dict[str, str]:

@@ -5,7 +5,11 @@ import ast
 from collections.abc import Iterator
 from pathlib import Path
 
+import pytest
+from dagster._core.definitions.unresolved_asset_job_definition import UnresolvedAssetJobDefinition
+
 import o365_pipeline
+from o365_pipeline.definitions import defs
 from o365_pipeline.defs.automation import WORKLOADS, build_schedules
 from o365_pipeline.defs.cadence import DEFAULT_CRONS
 from o365_pipeline.graph.entities import ENTITIES
@@ -63,6 +67,22 @@ def test_every_workload_of_the_catalogue_has_its_default_cron_and_one_schedule()
     assert set(DEFAULT_CRONS) == set(WORKLOADS)
     schedules = build_schedules({})
     assert sorted(s.name for s in schedules) == sorted(f"sync_{w}_schedule" for w in WORKLOADS)
+
+
+@pytest.mark.parametrize("partitioned", [False, True])
+def test_every_raw_table_is_synced_by_exactly_one_schedule_of_its_workload(partitioned: bool) -> None:
+    # A row added to the catalogue is scheduled on its workload's cron without touching the schedules.
+    graph = defs.resolve_asset_graph()
+    synced: dict[str, list[str]] = {}
+    for schedule in build_schedules({}, partitioned=partitioned):
+        job = schedule.job
+        assert isinstance(job, UnresolvedAssetJobDefinition)
+        for key in job.selection.resolve(graph):
+            synced.setdefault(key.path[-1], []).append(schedule.name)
+    assert set(synced) == set(ENTITIES)
+    for name, entity in ENTITIES.items():
+        assert len(synced[name]) == 1, (name, synced[name])
+        assert synced[name][0].startswith(f"sync_{entity.workload}_"), (name, synced[name])
 
 
 def _readme_rows() -> dict[str, list[str]]:

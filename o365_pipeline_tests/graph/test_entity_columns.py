@@ -1,14 +1,23 @@
 """Raw columns carry descriptions from the entity catalogue, the same in the Dagster UI and the dbt sources file."""
 
 import re
+from collections.abc import Mapping
 
 import dagster as dg
 import yaml
 
 from o365_pipeline.definitions import defs
 from o365_pipeline.defs.ingestion import COLUMN_SCHEMA, with_descriptions
+from o365_pipeline.graph import entity_columns
 from o365_pipeline.graph.entities import ENTITIES
-from o365_pipeline.graph.entity_columns import SOURCES_FILE, column_descriptions, sources_yaml
+from o365_pipeline.graph.entity_columns import (
+    PROPERTIES,
+    SOURCES_FILE,
+    column_descriptions,
+    column_name,
+    declared_columns,
+    sources_yaml,
+)
 
 FILLER = {"the", "a", "an", "of", "it", "its", "is", "in", "or", "and", "to", "for", "as", "by", "on", "e", "g"}
 
@@ -25,6 +34,29 @@ def test_every_declared_column_is_described_by_more_than_its_name() -> None:
             if len(words(text) - words(column.replace("_", " ")) - FILLER) < 2:
                 said_nothing.append(f"{entity.name}.{column}: {text}")
     assert not said_nothing, said_nothing
+
+
+def test_a_row_describes_only_columns_it_stores_and_says_something_new() -> None:
+    # A description keyed by a property the row does not store (a typo, a renamed column) would be silently unused.
+    for entity in ENTITIES.values():
+        stored = declared_columns(entity)
+        for path, text in entity.descriptions.items():
+            assert path in stored, f"{entity.name}.descriptions[{path!r}]: not a column of the row"
+            assert text != PROPERTIES.get(path), f"{entity.name}.descriptions[{path!r}]: repeats PROPERTIES"
+        described = column_descriptions(entity)
+        for path, text in entity.descriptions.items():
+            assert described[column_name(path)] == text, (entity.name, path)
+
+
+def test_per_entity_descriptions_live_in_the_catalogue_row_only() -> None:
+    # The row is the one description of an entity: a table of per-entity descriptions kept beside it (as
+    # ENTITY_PROPERTIES was) would be silently ignored.
+    tables = [
+        name
+        for name, value in vars(entity_columns).items()
+        if isinstance(value, Mapping) and value and value is not ENTITIES and set(value) <= set(ENTITIES)
+    ]
+    assert not tables, f"move these into the rows' descriptions (graph/entities.py): {tables}"
 
 
 def test_the_dbt_sources_file_is_written_from_the_catalogue() -> None:
