@@ -41,3 +41,25 @@ def test_every_scheme_cloud_store_type_and_translated_error_is_documented() -> N
         assert meaning.split(": run")[0] in line and setting in line, code
     for error, meaning in DEVICE_FLOW_ERRORS.items():
         assert meaning.split(": run")[0] in text and error in text
+
+
+OUTLOOK = ("Mail.", "Calendars.", "Contacts.", "MailboxSettings.")  # what Exchange RBAC for Applications can scope
+
+
+def test_mailbox_scoping_is_rbac_for_applications_with_access_policies_as_legacy() -> None:
+    section = DOC.read_text().split("## Scoping mailbox access", 1)[1].split("\n## ", 1)[0]
+    rbac, legacy = section.split("### Legacy: application access policies", 1)
+    for cmdlet in ("New-ServicePrincipal", "New-ManagementScope", "New-ManagementRoleAssignment"):
+        assert cmdlet in rbac, cmdlet
+    assert "New-ApplicationAccessPolicy" in legacy and "New-ApplicationAccessPolicy" not in rbac
+    roles = {
+        cells[1].strip(" `"): cells[2].strip(" `")
+        for line in rbac.splitlines()
+        if len(cells := line.split("|")) >= 4 and cells[1].strip().startswith("`")
+    }
+    # every Outlook permission an entity of the catalogue needs has its scoped Exchange role documented
+    needed = {e.permission for e in ENTITIES.values() if e.per_user and e.permission.startswith(OUTLOOK)}
+    assert needed and needed <= set(roles), needed - set(roles)
+    for permission in needed:
+        assert roles[permission] == f"Application {permission.removesuffix('.All')}", permission
+        assert f'"{roles[permission]}"' in rbac, f"no role assignment for {roles[permission]} in the example"
