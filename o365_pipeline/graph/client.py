@@ -7,31 +7,30 @@ request path only.
 from __future__ import annotations
 
 import copy
-import email.utils
-import random
+import functools
 import ssl
 import threading
-import time
 from collections import Counter, defaultdict
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
 import httpx
 import orjson
 
-from .errors import Cancelled, GraphError
+from .errors import GraphError
 from .pacing import GLOBAL, Pacer, PacingSettings, mailbox_of
+from .retries import MIN_PAUSE, RETRY_STATUSES, RetryPolicy, Verdict, retry_after_seconds
 from .transport import ConnectionPool, Response, TransportError, proxied
 
+T = TypeVar("T")
 TokenProvider = Callable[[bool], str]
 """Returns a bearer token; called with ``True`` to force a refresh after a 401."""
 
-RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
 BATCH_SIZE = 20  # Graph's $batch limit
-MIN_PAUSE = 0.05  # seconds a 429 holds its scope back at least, whatever its Retry-After says
+__all__ = ["MIN_PAUSE", "RETRY_STATUSES", "GraphClient", "RequestStats", "retry_after_seconds"]
 
 
 def make_ssl_context(verify: str | bool) -> ssl.SSLContext | bool:
@@ -47,21 +46,6 @@ def make_ssl_context(verify: str | bool) -> ssl.SSLContext | bool:
     if isinstance(verify, str) and verify:
         context.load_verify_locations(cafile=verify)
     return context
-
-
-def retry_after_seconds(value: str | None) -> float | None:
-    """Parse ``Retry-After``: seconds (possibly fractional, ``2.128``) or an HTTP date."""
-    if not value:
-        return None
-    try:
-        return max(0.0, float(value))
-    except ValueError:
-        pass
-    try:
-        when = email.utils.parsedate_to_datetime(value)
-    except (TypeError, ValueError):
-        return None
-    return max(0.0, when.timestamp() - time.time())
 
 
 @dataclass
@@ -147,13 +131,11 @@ class GraphClient:
         self._token_provider = token_provider
         self._token: list[str] = []  # shared by every view of this client
         self._token_lock = threading.Lock()
-        self._max_attempts = max_attempts
         self.pacing = pacing or PacingSettings()
         max_in_flight = max_in_flight or self.pacing.max_in_flight
         self.cancelled = threading.Event()  # shared by every view: set by cancel()
         self.pacer = Pacer(self.pacing, self.cancelled)  # shared by every view
-        self._backoff_base = backoff_base
-        self._backoff_cap = backoff_cap
+        self.retries = RetryPolicy(max_attempts, backoff_base, backoff_cap, self.pacing.give_up_seconds)
         self._global = threading.BoundedSemaphore(max_in_flight)
         self.max_in_flight = max_in_flight
         self.request_log: list[SentRequest] | None = None  # set to a list to record every request (benchmarks)
@@ -190,11 +172,6 @@ class GraphClient:
         """Stop the sync's requests: from now on no request is sent (every view raises :class:`Cancelled`),
         and waits for ``Retry-After``, backoff or pacing end at once. Used when one entity failed the run."""
         self.cancelled.set()
-
-    def _pause(self, seconds: float) -> None:
-        """Sleep ``seconds``, unless the client is cancelled meanwhile (then raise :class:`Cancelled`)."""
-        if self.cancelled.wait(seconds):
-            raise Cancelled()
 
     def view(self) -> GraphClient:
         """The same client (connections, token, concurrency limits) counting its requests separately."""
@@ -251,9 +228,6 @@ class GraphClient:
             finally:
                 self.pacer.answered(entries)
 
-    def _backoff(self, attempt: int) -> float:
-        return min(self._backoff_cap, self._backoff_base * 2**attempt) * (0.5 + random.random() / 2)
-
     def request(
         self,
         method: str,
@@ -269,77 +243,65 @@ class GraphClient:
         """Send one request and return its JSON body, retrying throttling and transient failures.
 
         Retries 429/5xx after ``Retry-After`` (or jittered exponential backoff), transport errors and
-        truncated bodies; refreshes the token once on 401. Raises :class:`GraphError` otherwise. ``inner``
-        and ``inner_count`` describe the requests inside a ``$batch`` (per mailbox, in all) for pacing.
+        truncated bodies (:mod:`.retries`); refreshes the token once on 401. Raises :class:`GraphError` otherwise.
+        ``inner`` and ``inner_count`` describe the requests inside a ``$batch`` (per mailbox, in all) for pacing.
         """
         url = self.url(path)
         where = urlsplit(url).path
         if self.request_log is not None:
             self.request_log.append(SentRequest(method, url, dict(params or {}), dict(headers or {}), json))
         mailboxes: Mapping[str, int] = inner if inner is not None else ({mailbox: 1} if mailbox else {})
+        # a 429 holds back this mailbox; a $batch or a request outside a mailbox holds back everything
+        throttled_scope = mailbox if inner is None and mailbox else GLOBAL
         refreshed = False
-        last: GraphError | None = None
-        attempt = bounced = 0
-        throttled_since: float | None = None
-        while attempt < self._max_attempts:
-            if self.cancelled.is_set():
-                raise Cancelled()
-            wait: float | None = None
-            token = self._bearer()
-            request_headers = {"Authorization": f"Bearer {token}", **(headers or {})}
+
+        def send() -> dict[str, Any] | Verdict:
+            nonlocal refreshed
+            request_headers = {"Authorization": f"Bearer {self._bearer()}", **(headers or {})}
             try:
                 with self._slot(1 + inner_count, mailboxes):
                     response = self._http.request(method, url, params=params, headers=request_headers, json=json)
                     content = response.content
             except (httpx.TransportError, TransportError) as exc:
-                self.stats.add(requests=1, retries=1)
-                last = GraphError(0, type(exc).__name__, "connection failed", where)
-                self._pause(self._backoff(attempt))
-                attempt += 1
-                continue
+                self.stats.add(requests=1)
+                return Verdict(GraphError(0, type(exc).__name__, "connection failed", where), waits=[None])
             status = response.status_code
-            self.stats.add(requests=1, nbytes=len(content), throttled=int(status == 429))
+            self.stats.add(requests=1, nbytes=len(content))
             if mailboxes and status != 429:
                 with self._mailboxes_lock:
                     self.mailbox_requests.update(mailboxes)
             if status < 300:
-                if _is_html(response, content):  # a proxy or sign-in page: retrying will not make it Graph
-                    raise html_error(status, where)
-                try:
-                    body = orjson.loads(content) if content else {}
-                    if isinstance(body, dict) and isinstance(body.get("value"), list):
-                        self.stats.add(pages=1)
-                    return body
-                except orjson.JSONDecodeError:
-                    last = GraphError(status, "TruncatedBody", "response body was not complete JSON", where)
-                    wait = self._backoff(attempt)
-            elif status == 401 and not refreshed:
+                return self._body(response, content, where)
+            error = _error_from(response, content, where)
+            if status == 401 and not refreshed:
                 refreshed = True
                 self._bearer(force_refresh=True)
-                continue
-            else:
-                last = _error_from(response, content, where)
-                if status not in RETRY_STATUSES:
-                    raise last
-                wait = retry_after_seconds(response.headers.get("Retry-After"))
-                if status == 429:  # honouring Retry-After is not a failed try, as long as throttling lasts
-                    now = time.monotonic()
-                    throttled_since = throttled_since if throttled_since is not None else now
-                    if now - throttled_since > self.pacing.give_up_seconds:
-                        raise last
-                    bounced += 1  # without Retry-After: growing backoff; with it, never a busy loop
-                    pause = max(wait, MIN_PAUSE) if wait is not None else self._backoff(min(bounced, 7))
-                    for scope in mailboxes if inner is None and mailbox else [GLOBAL]:
-                        self.pacer.hold(scope, pause)  # this mailbox (or everything) waits, not only this thread
-                    self.stats.add(retries=1)
-                    continue
-                if wait is None:
-                    wait = self._backoff(attempt)
-            self.stats.add(retries=1)
-            attempt += 1
-            self._pause(wait)
-        assert last is not None
-        raise last
+                return Verdict(error)  # again at once, with the new token
+            if status not in RETRY_STATUSES:
+                raise error
+            retry_after = retry_after_seconds(response.headers.get("Retry-After"))
+            if status == 429:
+                return Verdict(error, holds=[(throttled_scope, retry_after)])
+            return Verdict(error, waits=[retry_after])
+
+        return self._retrying(send)
+
+    def _retrying(self, send: Callable[[], T | Verdict]) -> T:
+        """Send rounds until one finishes, by the client's one retry policy (:meth:`.retries.RetryPolicy.run`)."""
+        return self.retries.run(send, pacer=self.pacer, cancelled=self.cancelled, stats=self.stats)
+
+    def _body(self, response: httpx.Response | Response, content: bytes, where: str) -> dict[str, Any] | Verdict:
+        """A successful answer's JSON body; a truncated one is a failed try; an HTML page raises."""
+        if _is_html(response, content):  # a proxy or sign-in page: retrying will not make it Graph
+            raise html_error(response.status_code, where)
+        try:
+            body = orjson.loads(content) if content else {}
+        except orjson.JSONDecodeError:
+            error = GraphError(response.status_code, "TruncatedBody", "response body was not complete JSON", where)
+            return Verdict(error, waits=[None])
+        if isinstance(body, dict) and isinstance(body.get("value"), list):
+            self.stats.add(pages=1)
+        return body
 
     def send_as_is(self, sent: SentRequest) -> tuple[int, int]:
         """Send a recorded request once: no pacing, retry or parsing (the benchmark's fetch limit). Returns the
@@ -364,75 +326,62 @@ class GraphClient:
         """GET many relative URLs (with their headers) through ``$batch``, 20 per request.
 
         Returns, in the order asked, each answer's JSON body or the :class:`GraphError` it ended with.
-        Throttled or failed-transiently answers are retried alone, after their own ``Retry-After``; a throttled
-        answer holds back its own mailbox only. Each inner request is paced in its mailbox (read from its URL,
-        else ``mailbox``).
+        Throttled or failed-transiently answers are retried alone, after their own ``Retry-After``, by the same
+        policy as a single request (:mod:`.retries`); a throttled answer holds back its own mailbox only. Each
+        inner request is paced in its mailbox (read from its URL, else ``mailbox``).
         """
         results: list[dict[str, Any] | GraphError] = [GraphError(0, "NotSent", "", "$batch")] * len(requests)
         owners = [mailbox_of(url) or mailbox for url, _ in requests]
         for start in range(0, len(requests), BATCH_SIZE):
             pending = {i: requests[i] for i in range(start, min(start + BATCH_SIZE, len(requests)))}
-            attempt = bounced = 0
-            throttled_since: float | None = None
-            while pending:
-                if attempt >= self._max_attempts:
-                    raise GraphError(503, "BatchFailed", f"{len(pending)} batched requests kept failing", "$batch")
-                body = {
-                    "requests": [
-                        {
-                            "id": str(i),
-                            "method": "GET",
-                            "url": "/" + url.lstrip("/"),
-                            **({"headers": dict(h)} if h else {}),
-                        }
-                        for i, (url, h) in pending.items()
-                    ]
-                }
-                inner = Counter(owner for i in pending if (owner := owners[i]))
-                answer = self.request("POST", "$batch", json=body, inner=inner, inner_count=len(pending))
-                waits: list[float] = []
-                only_throttled = True
-                for response in answer.get("responses", []):
-                    i, status = int(response["id"]), int(response.get("status", 0))
-                    if i not in pending:
-                        continue
-                    headers = {k.lower(): v for k, v in (response.get("headers") or {}).items()}
-                    if status < 300:
-                        pending.pop(i)
-                        results[i] = page = _inner_body(response, headers)
-                        if isinstance(page, dict) and isinstance(page.get("value"), list):
-                            self.stats.add(pages=1)
-                    elif status in RETRY_STATUSES:
-                        wait = retry_after_seconds(headers.get("retry-after"))
-                        self.stats.add(throttled=int(status == 429), retries=1)
-                        if status == 429:
-                            pause = max(wait, MIN_PAUSE) if wait is not None else self._backoff(min(bounced, 7))
-                            self.pacer.hold(owners[i] or GLOBAL, pause)
-                        else:
-                            only_throttled = False
-                            waits.append(wait if wait is not None else self._backoff(attempt))
-                    else:
-                        pending.pop(i)
-                        error = (response.get("body") or {}).get("error", {})
-                        results[i] = GraphError(
-                            status,
-                            error.get("code", f"HTTP{status}"),
-                            error.get("message", ""),
-                            "$batch",
-                            headers.get("location"),
-                        )
-                if not pending:
-                    break
-                if only_throttled:  # not a failed try while throttling lasts; the pacer holds the retry back
-                    bounced += 1
-                    now = time.monotonic()
-                    throttled_since = throttled_since if throttled_since is not None else now
-                    if now - throttled_since > self.pacing.give_up_seconds:
-                        raise GraphError(429, "TooManyRequests", f"{len(pending)} batched requests throttled", "$batch")
-                    continue
-                attempt += 1
-                self._pause(max(waits, default=self._backoff(attempt)))
+            self._retrying(functools.partial(self._batch_round, pending, owners, results))
         return results
+
+    def _batch_round(
+        self,
+        pending: dict[int, tuple[str, Mapping[str, str] | None]],
+        owners: list[str | None],
+        results: list[dict[str, Any] | GraphError],
+    ) -> None | Verdict:
+        """Send the pending requests as one ``$batch``; keep each final answer in ``results`` and drop it from
+        ``pending``. ``None`` when none is left, else the verdict on those to send again."""
+        body = {
+            "requests": [
+                {"id": str(i), "method": "GET", "url": "/" + url.lstrip("/"), **({"headers": dict(h)} if h else {})}
+                for i, (url, h) in pending.items()
+            ]
+        }
+        inner = Counter(owner for i in pending if (owner := owners[i]))
+        answer = self.request("POST", "$batch", json=body, inner=inner, inner_count=len(pending))
+        unanswered = set(pending)
+        waits: list[float | None] = []
+        holds: list[tuple[str, float | None]] = []
+        for response in answer.get("responses", []):
+            i, status = int(response["id"]), int(response.get("status", 0))
+            if i not in unanswered:
+                continue
+            unanswered.discard(i)
+            headers = {k.lower(): v for k, v in (response.get("headers") or {}).items()}
+            if status in RETRY_STATUSES:
+                retry_after = retry_after_seconds(headers.get("retry-after"))
+                if status == 429:
+                    holds.append((owners[i] or GLOBAL, retry_after))
+                else:
+                    waits.append(retry_after)
+                continue
+            pending.pop(i)
+            results[i] = result = _inner_result(response, status, headers)
+            if isinstance(result, dict) and isinstance(result.get("value"), list):
+                self.stats.add(pages=1)
+        if not pending:
+            return None
+        waits += [None] * len(unanswered)  # left out of the answer: a failed try, never a busy loop
+        error = (
+            GraphError(503, "BatchFailed", f"{len(pending)} batched requests kept failing", "$batch")
+            if waits
+            else GraphError(429, "TooManyRequests", f"{len(pending)} batched requests throttled", "$batch")
+        )
+        return Verdict(error, waits=waits, holds=holds)
 
     def batch_get(self, paths: list[str], *, mailbox: str | None = None) -> dict[str, dict[str, Any]]:
         """GET many paths through ``$batch`` (20 per request); returns each path's JSON body.
@@ -554,6 +503,16 @@ def html_error(status: int, where: str) -> GraphError:
         "proxy, a captive portal, a wrong host) answers instead; check O365_GRAPH_URL and the proxy settings "
         "(HTTPS_PROXY)",
         where,
+    )
+
+
+def _inner_result(response: Mapping[str, Any], status: int, headers: Mapping[str, str]) -> dict[str, Any] | GraphError:
+    """A final ``$batch`` answer: its body when it succeeded, else the :class:`GraphError` it is."""
+    if status < 300:
+        return _inner_body(response, headers)
+    error = (response.get("body") or {}).get("error", {})
+    return GraphError(
+        status, error.get("code", f"HTTP{status}"), error.get("message", ""), "$batch", headers.get("location")
     )
 
 
