@@ -19,6 +19,7 @@ DEFAULT_CRONS: dict[str, str] = {
     "mail": "5 * * * *",
     "calendar": "25 * * * *",
     "files": "45 * * * *",
+    "sharepoint": "55 * * * *",  # list items and library files change as OneDrive files do: hourly (delta)
 }
 
 # A missed run plus slack.

@@ -31,6 +31,8 @@ _TEAMS = ("Team.ReadBasic.All", "TeamSettings.Read.All", "Group.Read.All", "Dire
 _CHANNELS = ("Channel.ReadBasic.All", "ChannelSettings.Read.All", "Group.Read.All", "Directory.Read.All")
 _BOOKINGS = ("Bookings.Read.All", "BookingsAppointment.ReadWrite.All", "Bookings.ReadWrite.All", "Bookings.Manage.All")
 _AUDIT = ("AuditLog.Read.All",)
+# ---- sharepoint: Sites.Selected passes here; the routes answer 403 accessDenied for sites not granted
+_SITES = ("Sites.Read.All", "Sites.ReadWrite.All", "Sites.Manage.All", "Sites.FullControl.All", "Sites.Selected")
 
 ROUTE_PERMISSIONS: dict[str, tuple[str, ...]] = {
     **dict.fromkeys(("users", "users_delta", "users_count", "user"), _USERS),
@@ -65,6 +67,10 @@ ROUTE_PERMISSIONS: dict[str, tuple[str, ...]] = {
         _CONTACTS,
     ),
     **dict.fromkeys(("user_drive", "drive", "drive_delta"), _FILES),
+    # ---- sharepoint ----
+    **dict.fromkeys(("drive", "drive_delta"), (*_FILES, "Sites.Selected")),  # library drives of granted sites
+    **dict.fromkeys(("sites_all", "site", "site_lists", "site_list", "list_items", "list_items_delta"), _SITES),
+    **dict.fromkeys(("site_drives", "group_drive"), (*_SITES, "Files.Read.All", "Files.ReadWrite.All")),
     **dict.fromkeys(("planner_group_plans", "planner_plan", "planner_tasks"), _TASKS),
     **dict.fromkeys(("teams", "team"), _TEAMS),
     "channels": _CHANNELS,

@@ -15,6 +15,7 @@ from .tenant_audit import EventLog
 from .tenant_bookings import BookingWorkloads
 from .tenant_collab import GroupWorkloads, team_provisioning
 from .tenant_files import DriveStore
+from .tenant_sites import SiteStore
 from .workload_directory import GroupRef, UserRef
 
 if TYPE_CHECKING:
@@ -85,6 +86,7 @@ class Workloads:
         self.bookings = BookingWorkloads(view, businesses=max(2, n_users // per_business))
         self.sign_ins = EventLog(view, "signIns", n_users * signins)
         self.directory_audits = EventLog(view, "directoryAudits", n_users * audits)
+        self.sites = SiteStore(view, emu.scale.name, emu.clock, lambda: int(emu.directory.groups.version))
 
 
 _BY_EMULATOR: weakref.WeakKeyDictionary[Emulator, Workloads] = weakref.WeakKeyDictionary()

@@ -30,6 +30,12 @@ ReaderName = Literal[
     "plan_tasks",
     "team_list",
     "business_list",
+    # ---- sharepoint ----
+    "sites",
+    "site_list",
+    "site_drives",
+    "list_items_delta",
+    "library_delta",
 ]
 
 
@@ -56,7 +62,10 @@ GROUP = ParentKind("group", "group_id", ("id",), "groups")  # Microsoft 365 grou
 PLAN = ParentKind("plan", "plan_id", ("id",), "plans")
 TEAM = ParentKind("team", "team_id", ("id",), "teams")
 BUSINESS = ParentKind("business", "business_id", ("id",), "businesses")
-PARENT_KINDS: tuple[ParentKind, ...] = (TENANT, MAILBOX, GROUP, PLAN, TEAM, BUSINESS)
+# SharePoint: a site's lists are streams within it (as a mailbox's folders); a document library is a drive
+SITE = ParentKind("site", "site_id", ("id",), "sites")
+DRIVE = ParentKind("drive", "drive_id", ("id",), "drives")
+PARENT_KINDS: tuple[ParentKind, ...] = (TENANT, MAILBOX, GROUP, PLAN, TEAM, BUSINESS, SITE, DRIVE)
 
 
 @dataclass(frozen=True)
@@ -656,6 +665,131 @@ ENTITIES: dict[str, Entity] = {
                 ("staff_members", "staffMembers", "staff members"),
                 ("custom_questions", "customQuestions", "custom questions"),
             )
+        ),
+        # ---- sharepoint ------------------------------------------------------------------------------
+        Entity(
+            name="sites",
+            path="sites/getAllSites",
+            workload="sharepoint",
+            strategy="replace",
+            reader="sites",
+            permission="Sites.Read.All",
+            probe="sites/getAllSites?$top=1&$select=id",
+            description="Every SharePoint site of the tenant (communication and group team sites), from "
+            "sites/getAllSites; with Sites.Selected, the sites named in O365_SITES.",
+            descriptions={
+                "id": "Graph's site id: hostname,site collection id,web id.",
+                "name": "URL name of the site (the last segment of its address; empty for the root site).",
+                "displayName": "Title of the site as its members see it.",
+            },
+            columns={
+                "name": "text",
+                "displayName": "text",
+                "description": "text",
+                "webUrl": "text",
+                "createdDateTime": "timestamp",
+                "lastModifiedDateTime": "timestamp",
+                "isPersonalSite": "bool",
+                "root": "json",
+            },
+        ),
+        Entity(
+            name="site_lists",
+            path="sites/{site_id}/lists",
+            workload="sharepoint",
+            strategy="replace",
+            reader="site_list",
+            over=SITE,
+            permission="Sites.Read.All",
+            probe="sites/getAllSites?$top=1&$select=id",
+            description="Lists and document libraries of every site.",
+            descriptions={"id": "Graph's list id (a GUID).", "name": "Name of the list or library in its URL."},
+            columns={
+                "site_id": "text",
+                "name": "text",
+                "displayName": "text",
+                "description": "text",
+                "webUrl": "text",
+                "createdDateTime": "timestamp",
+                "lastModifiedDateTime": "timestamp",
+                "list": "json",
+            },
+        ),
+        Entity(
+            name="list_items",
+            path="sites/{site_id}/lists/{list_id}/items/delta",
+            workload="sharepoint",
+            strategy="delta",
+            reader="list_items_delta",
+            over=SITE,
+            permission="Sites.Read.All",
+            probe="sites/getAllSites?$top=1&$select=id",
+            description="Items of every list (document libraries' files are library_items) with their fields, "
+            "from per-list items/delta (id = list_id/item_id).",
+            descriptions={"id": "list id/item id: one row per list item."},
+            columns={
+                "site_id": "text",
+                "list_id": "text",
+                "item_id": "text",
+                "webUrl": "text",
+                "eTag": "text",
+                "createdDateTime": "timestamp",
+                "lastModifiedDateTime": "timestamp",
+                "fields": "json",
+            },
+        ),
+        Entity(
+            name="site_drives",
+            path="sites/{site_id}/drives",
+            workload="sharepoint",
+            strategy="replace",
+            reader="site_drives",
+            over=SITE,
+            permission="Sites.Read.All",
+            probe="sites/getAllSites?$top=1&$select=id",
+            description="Document libraries (drives) of every site and of every Microsoft 365 group "
+            "(groups/{id}/drive), with their quota.",
+            descriptions={"id": "Graph's drive id (b!...).", "name": "Name of the library (Documents, ...)."},
+            columns={
+                "site_id": "text",
+                "group_id": "text",
+                "name": "text",
+                "driveType": "text",
+                "webUrl": "text",
+                "createdDateTime": "timestamp",
+                "lastModifiedDateTime": "timestamp",
+                "quota": "json",
+                "owner": "json",
+            },
+        ),
+        Entity(
+            name="library_items",
+            path="drives/{drive_id}/root/delta",
+            workload="sharepoint",
+            strategy="delta",
+            reader="library_delta",
+            over=DRIVE,
+            permission="Sites.Read.All",
+            probe="sites/getAllSites?$top=1&$select=id",
+            description="Files and folders of every site and group document library, from drive root delta "
+            "(id = drive_id/item_id).",
+            descriptions={
+                "id": "drive id/item id: one row per file or folder.",
+                "name": "File or folder name.",
+                "size": "Bytes of the file; for a folder, of everything below it.",
+            },
+            columns={
+                "drive_id": "text",
+                "item_id": "text",
+                "name": "text",
+                "size": "bigint",
+                "webUrl": "text",
+                "createdDateTime": "timestamp",
+                "lastModifiedDateTime": "timestamp",
+                "file": "json",
+                "folder": "json",
+            },
+            page_size=1000,
         ),
         # ---- audit -----------------------------------------------------------------------------------
         Entity(

@@ -176,6 +176,21 @@ PROPERTIES: dict[str, str] = {
     "location.geoCoordinates": "Latitude and longitude of the sign-in (JSON).",
     "riskEventTypes_v2": "Risk detections of the sign-in (JSON list, e.g. unfamiliarFeatures).",
     "appliedConditionalAccessPolicies": "Conditional Access policies evaluated and their result (JSON list).",
+    # ---- sharepoint ----
+    "site_id": "The site (sites.id, hostname,collection id,web id) it belongs to.",
+    "list_id": "The list (site_lists.id) the item belongs to.",
+    "item_id": "The item's own id within its list or drive (list items are numbered 1, 2, ... per list).",
+    "drive_id": "The document library (site_drives.id) the item belongs to.",
+    "group_id": "The Microsoft 365 group (groups.id) whose drive it is; empty for a site that is not a group's.",
+    "isPersonalSite": "Whether it is a user's OneDrive site (those are read as drive_items).",
+    "root": "Set ({}) on the tenant's root site only.",
+    "list": "List settings (JSON: template such as genericList or documentLibrary, hidden, contentTypesEnabled).",
+    "fields": "The item's column values (JSON object keyed by the list's internal column names: Title, ...).",
+    "driveType": "documentLibrary for a site or group library (business: a OneDrive).",
+    "quota": "Storage of the library (JSON: used, total, remaining, deleted bytes, state).",
+    "owner": "Who owns the library (JSON identity: the group's name for a group's drive, else System Account).",
+    "file": "Set on a file (JSON: mimeType, hashes); empty for a folder.",
+    "folder": "Set on a folder (JSON: childCount); empty for a file.",
 }
 
 # Columns the sync adds to every raw table.

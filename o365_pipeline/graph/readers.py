@@ -22,7 +22,7 @@ from .client import GraphClient
 from .entities import ENTITIES, Entity, ReaderName, permission_for
 from .errors import GraphError, MissingKeyError
 from .fanout import TaskCount, fan_out
-from .tenant import Tenant, TenantUser
+from .tenant import Tenant, TenantUser, selected_sites
 
 if TYPE_CHECKING:
     from .folder_feed import FolderFeed
@@ -850,6 +850,132 @@ def read_business_list(ctx: ReadContext) -> Iterator[Event]:
     return _children(ctx, ctx.tenant.business_ids(), "business_id", "business_id")
 
 
+# ---- sharepoint: sites, lists, list items, site and group document libraries -------------------------
+
+
+def read_sites(ctx: ReadContext) -> Iterator[Event]:
+    """``sites/getAllSites``; an app holding ``Sites.Selected`` only (Graph refuses it the listing) reads the
+    sites of ``O365_SITES`` one by one instead: those not granted to it answer 403 and are skipped."""
+    entity = ctx.entity
+    try:
+        yield from read_list(ctx)
+        return
+    except GraphError as exc:
+        configured = selected_sites()
+        if exc.status != 403 or not configured:
+            raise
+    paths = {site: f"sites/{site}" for site in configured}
+    for site, answer in batch_first_pages(ctx, paths).items():
+        if isinstance(answer, GraphError):
+            if answer.status not in (403, 404):
+                raise answer
+            yield Skipped(site, answer.code)
+            continue
+        yield Rows(rows_of(ctx, [{k: v for k, v in answer.items() if k != "@odata.context"}], entity.path))
+
+
+def read_site_list(ctx: ReadContext) -> Iterator[Event]:
+    """A collection under every site (lists); a site the app may not read (403) is skipped."""
+    return _children(ctx, ctx.tenant.site_ids(), "site_id", "site_id")
+
+
+def read_site_drives(ctx: ReadContext) -> Iterator[Event]:
+    """Document libraries of every site and Microsoft 365 group (:meth:`Tenant.libraries`); sites and groups that
+    refused (403) are skipped."""
+    libraries = ctx.tenant.libraries()
+    for owner, code in libraries.refused.items():
+        yield Skipped(owner, code)
+    if libraries.drives:
+        yield Rows(rows_of(ctx, libraries.drives, ctx.entity.path))
+
+
+def _keyed(rows: list[dict[str, Any]], parent_column: str, parent: str) -> list[dict[str, Any]]:
+    """Rows whose Graph id is unique within their parent only: ``id`` becomes ``parent/id`` (``item_id`` keeps
+    Graph's)."""
+    return [{**row, "item_id": row["id"], "id": f"{parent}/{row['id']}", parent_column: parent} for row in rows]
+
+
+def _child_stream(
+    ctx: ReadContext, parent_column: str, parent: str, path: str, params: Mapping[str, str], scope: Mapping[str, str]
+) -> Iterator[Event]:
+    """One delta stream of a parent's children keyed ``parent/id`` (a resync drops, within ``scope``, what its
+    full round did not list)."""
+    for event in delta_stream(ctx, parent, path, params, scope=scope):
+        if isinstance(event, Rows):
+            yield Rows(_keyed(event.rows, parent_column, parent))
+        elif isinstance(event, Drop):
+            yield Drop.unlisted(event.scope, {f"{parent}/{item}" for item in event.keep})
+        else:
+            yield event
+
+
+def _parents_gone(ctx: ReadContext, column: str, parents: list[str], complete: bool) -> Iterator[Event]:
+    """Drop the rows of parents gone upstream (a deleted group's site, its library) and forget their streams,
+    when the parents differ from the last run's and were listed completely (no site refused, no O365_SITES)."""
+    if not complete:
+        return
+    digest = hashlib.blake2b("\n".join(sorted(parents)).encode(), digest_size=16).hexdigest()
+    if ctx.state.get("parents_digest") != digest:
+        yield Drop.children_of_others({}, column, parents)
+        yield KeepState("state", "parents_digest", digest)
+    gone = {link_owner(key) for key in ctx.links} - set(parents)
+    if gone:
+        yield Forget(frozenset(gone))
+
+
+def read_list_items_delta(ctx: ReadContext) -> Iterator[Event]:
+    """Per-list ``items/delta`` with the items' ``fields``, site by site (document libraries left out: their files
+    are library_items); a site the app may not read (403) is skipped."""
+    entity = ctx.entity
+    sites = ctx.tenant.site_ids()
+    listed: list[str] = []  # every list of every site read: the items of lists not among them are gone
+    refused: list[str] = []
+
+    def work(site: str) -> Iterator[Event]:
+        try:
+            lists = [
+                item["id"]
+                for page in ctx.client.iter_pages(f"sites/{site}/lists", params={"$select": "id,list"})
+                for item in page.get("value", [])
+                if (item.get("list") or {}).get("template") != "documentLibrary"
+            ]
+        except GraphError as exc:
+            if exc.status not in (403, 404):
+                raise
+            refused.append(site)
+            yield Skipped(site, exc.code)
+            return
+        listed.extend(lists)
+        for list_id in lists:
+            path = entity.path.format(site_id=site, list_id=list_id)
+            scope = {"site_id": site, "list_id": list_id}
+            yield from _child_stream(ctx, "list_id", list_id, path, {"$expand": "fields"}, scope)
+
+    yield from fan_out(sites, work, workers=ctx.workers, count=ctx.parents, cancelled=ctx.client.cancelled)
+    yield from _parents_gone(ctx, "list_id", listed, not refused and ctx.tenant.all_sites_listed())
+
+
+def read_library_delta(ctx: ReadContext) -> Iterator[Event]:
+    """Drive root delta of every site and group library (``deleted`` facets remove items; 410 restarts)."""
+    entity = ctx.entity
+    libraries = ctx.tenant.libraries()
+    for owner, code in libraries.refused.items():
+        yield Skipped(owner, code)
+    drives = [drive["id"] for drive in libraries.drives]
+
+    def work(drive: str) -> Iterator[Event]:
+        path = entity.path.format(drive_id=drive)
+        try:
+            yield from _child_stream(ctx, "drive_id", drive, path, _params(entity), {"drive_id": drive})
+        except GraphError as exc:
+            if exc.status not in (403, 404):
+                raise
+            yield Skipped(drive, exc.code)
+
+    yield from _parents_gone(ctx, "drive_id", drives, not libraries.refused and ctx.tenant.all_sites_listed())
+    yield from fan_out(drives, work, workers=ctx.workers, count=ctx.parents, cancelled=ctx.client.cancelled)
+
+
 READERS: dict[ReaderName, Callable[[ReadContext], Iterator[Event]]] = {
     "directory_delta": read_directory_delta,
     "members_delta": read_members_delta,
@@ -866,4 +992,10 @@ READERS: dict[ReaderName, Callable[[ReadContext], Iterator[Event]]] = {
     "plan_tasks": read_plan_tasks,
     "team_list": read_team_list,
     "business_list": read_business_list,
+    # ---- sharepoint ----
+    "sites": read_sites,
+    "site_list": read_site_list,
+    "site_drives": read_site_drives,
+    "list_items_delta": read_list_items_delta,
+    "library_delta": read_library_delta,
 }

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import os
+import re
 import threading
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
 from typing import Any
 
+from ..config import SettingError
 from .client import GraphClient
 from .errors import GraphError
 
@@ -17,6 +20,33 @@ class TenantUser:
 
     id: str
     user_principal_name: str
+
+
+@dataclass(frozen=True)
+class Libraries:
+    """Document libraries of the tenant's sites and Microsoft 365 groups (drives, ``site_id``/``group_id`` set on
+    each), and the sites or groups that refused to list theirs (403: ``Sites.Selected`` without a grant)."""
+
+    drives: list[dict[str, Any]]
+    refused: dict[str, str] = field(default_factory=dict)  # site or group id -> Graph error code
+
+
+SITE_ID = re.compile(r"^[^,;\s/]+,[0-9a-fA-F-]{36},[0-9a-fA-F-]{36}$")
+
+
+def selected_sites(environ: Mapping[str, str] | None = None) -> tuple[str, ...]:
+    """``O365_SITES``: the site ids to read when the app holds ``Sites.Selected`` (it cannot list sites), separated
+    by semicolons or whitespace (a site id holds commas: ``contoso.sharepoint.com,<guid>,<guid>``).
+
+    Raises:
+        SettingError: naming ``O365_SITES`` and the value that is no site id.
+    """
+    raw = (os.environ if environ is None else environ).get("O365_SITES", "")
+    sites = tuple(part for part in re.split(r"[;\s]+", raw) if part)
+    for site in sites:
+        if not SITE_ID.match(site):
+            raise SettingError("O365_SITES", f"{site!r} is not a site id (hostname,site collection id,web id)")
+    return sites
 
 
 class Tenant:
@@ -112,3 +142,63 @@ class Tenant:
         return self._once(
             "businesses", lambda: [business["id"] for business in self._all("solutions/bookingBusinesses")]
         )
+
+    # ---- sharepoint ------------------------------------------------------------------------------------
+
+    def site_ids(self) -> list[str]:
+        """Ids of every site (``sites/getAllSites``); when Graph refuses that (an app holding ``Sites.Selected``
+        only cannot list sites), the sites of ``O365_SITES``, else the 403 is raised."""
+
+        def compute() -> tuple[list[str], bool]:
+            try:
+                return [site["id"] for site in self._all("sites/getAllSites", {"$select": "id"})], True
+            except GraphError as exc:
+                configured = selected_sites()
+                if exc.status != 403 or not configured:
+                    raise
+                return list(configured), False
+
+        return self._once("sites", compute)[0]
+
+    def all_sites_listed(self) -> bool:
+        """Whether :meth:`site_ids` are every site of the tenant (``getAllSites``), not only ``O365_SITES``."""
+        self.site_ids()
+        return bool(self._memo["sites"][1])
+
+    def _firsts(self, paths: dict[str, str]) -> dict[str, dict[str, Any] | GraphError]:
+        """The answers to ``paths`` (by key), 20 per ``$batch``."""
+        keys = list(paths)
+        return dict(zip(keys, self._client.batch([(paths[key], None) for key in keys]), strict=True))
+
+    def libraries(self) -> Libraries:
+        """Drives of every site (``sites/{id}/drives``) and of every Microsoft 365 group (``groups/{id}/drive``,
+        a group's drive is its team site's library: one row, both ids set)."""
+
+        def compute() -> Libraries:
+            drives: dict[str, dict[str, Any]] = {}
+            refused: dict[str, str] = {}
+            sites = self.site_ids()
+            firsts = self._firsts({site: f"sites/{site}/drives" for site in sites})
+            for site, first in firsts.items():
+                if isinstance(first, GraphError):
+                    if first.status not in (403, 404):
+                        raise first
+                    if first.status == 403:
+                        refused[site] = first.code
+                    continue
+                for page in self._client.iter_pages(f"sites/{site}/drives", first=first):
+                    for drive in page.get("value", []):
+                        drives[drive["id"]] = {**drive, "site_id": site}
+            groups = self.unified_group_ids()
+            for group, answer in self._firsts({group: f"groups/{group}/drive" for group in groups}).items():
+                if isinstance(answer, GraphError):
+                    if answer.status not in (403, 404):  # 404: a group whose site is not provisioned yet
+                        raise answer
+                    if answer.status == 403:
+                        refused[group] = answer.code
+                    continue
+                drive = {key: value for key, value in answer.items() if not key.startswith("@odata.context")}
+                drives[drive["id"]] = {**drives.get(drive["id"], drive), "group_id": group}
+            return Libraries(list(drives.values()), refused)
+
+        return self._once("libraries", compute)

@@ -29,6 +29,8 @@ OPEN_TYPES: dict[str, type] = {
     "PlannerChecklistItems": dict,  # item id -> plannerChecklistItem
     "PlannerExternalReferences": dict,  # encoded URL -> plannerExternalReference
     "PlannerOrderHintsByAssignee": str,  # user id -> order hint
+    # a list item's column values by internal column name (Graph's may be numbers or lookups too; ours are text)
+    "FieldValueSet": str,
 }
 
 

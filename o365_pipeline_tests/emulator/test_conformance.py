@@ -81,6 +81,15 @@ ROUTE_MODELS = {
     "folder_contacts": "contact.Contact",
     "planner_plan": "planner_plan.PlannerPlan",
     "team": "team.Team",
+    # ---- sharepoint ----
+    "sites_all": "site.Site",
+    "site_lists": "list_.List_",
+    "list_items_delta": "list_item.ListItem",
+    "site_drives": "drive.Drive",
+    "group_drive": "drive.Drive",
+    "site": "site.Site",
+    "site_list": "list_.List_",
+    "list_items": "list_item.ListItem",
 }
 NOT_ENTITIES = {"batch"}  # the $batch envelope: its inner answers are recorded and checked one by one
 COUNTS = {"users_count", "groups_count"}  # /$count answers a number as text/plain, no model
@@ -107,6 +116,9 @@ OTHER_ROUTES = (
     "/users/{u}/contactFolders/{c}/contacts",
     "/planner/plans/{p}",
     "/teams/{t}",
+    "/sites/{s}",
+    "/sites/{s}/lists/{l}",
+    "/sites/{s}/lists/{l}/items?$expand=fields",
 )
 
 
@@ -174,7 +186,10 @@ def _ask_other_routes(c: httpx.Client, seen: list[Answer]) -> None:
         "d": c.get(f"/v1.0/users/{user}/drive").json()["id"],
         "m": c.get(f"/v1.0/users/{user}/messages?$top=1&$select=id").json()["value"][0]["id"],
         "c": c.get(f"/v1.0/users/{user}/contactFolders?$top=1&$select=id").json()["value"][0]["id"],
+        "s": _first_id(seen, "sites_all"),
     }
+    lists = c.get(f"/v1.0/sites/{ids['s']}/lists?$select=id,list").json()["value"]
+    ids["l"] = next(lst["id"] for lst in lists if lst["list"]["template"] != "documentLibrary")  # a list with items
     for route in OTHER_ROUTES:
         url = "/v1.0" + route.format(**ids)
         assert c.get(url).status_code == 200, url

@@ -58,6 +58,7 @@ def test_progress_counts_each_entity_in_its_parents_unit() -> None:
     expected = {name: "mailboxes" for name in MAILBOX_TABLES}
     expected |= {"planner_plans": "groups", "group_conversations": "groups", "planner_tasks": "plans"}
     expected |= {"channels": "teams"}
+    expected |= {name: "sites" for name in ("site_lists", "list_items", "site_drives")} | {"library_items": "drives"}
     bookings = [name for name in ENTITIES if name.startswith("booking_") and name != "booking_businesses"]
     expected |= {name: "businesses" for name in bookings}
     assert units == expected

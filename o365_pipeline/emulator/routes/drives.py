@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING
 from ..odata import Shape, dumps
 from ..paging import page_body, page_size
 from ..router import SEG, GraphError, Request, Response
-from ..tenant_files import drive_id_for
+from ..tenant_files import DriveStore, drive_id_for
 from ..workload_directory import UserRef
 from ..workload_http import CTX, directory_not_found, render_entity
 from ..workload_kit import parse_datetime_ticks
@@ -40,6 +40,7 @@ RESYNC_MESSAGE = (
 def register(emu: Emulator) -> None:
     """Add the drive routes, the ``drive_items`` truth source and mutator."""
     store = workloads_for(emu).drives
+    sites = workloads_for(emu).sites
     directory = workloads_for(emu).directory
     r = emu.router
 
@@ -51,33 +52,51 @@ def register(emu: Emulator) -> None:
             raise GraphError(404, "ResourceNotFound", "User's mysite not found.")
         return user
 
-    def drive_owner(drive_id: str) -> UserRef:
+    def onedrive_access(req: Request) -> None:
+        """A Sites.Selected token reaches no OneDrive (personal sites are not granted to apps here)."""
+        if not sites.reads_all(req.claims or {}, files=True):
+            raise GraphError(403, "accessDenied", "Access denied")
+
+    def drive_owner(req: Request, drive_id: str) -> tuple[DriveStore, UserRef]:
+        """A OneDrive's store and owner, or a document library's (its site's access checked)."""
         user = store.user_for_drive(drive_id)
-        if user is None:
+        if user is not None:
+            onedrive_access(req)
+            return store, user
+        found = sites.drive_of(drive_id)
+        if found is None:
             raise GraphError(404, "itemNotFound", "The resource could not be found.")
-        return user
+        site, library = found
+        sites.check_access(req.claims or {}, site, files=True)
+        return sites.libraries, sites.library_ref(library, site)
 
     @r.graph("GET", rf"/users/(?P<user>{SEG})/drive", name="user_drive", kind="graph")
     def user_drive(req: Request) -> Response:
         user = licensed_user(req.params["user"])
+        onedrive_access(req)
         return render_entity(req, store.drive_resource(user), DRIVE, CTX + "drives/$entity")
 
     @r.graph("GET", rf"/drives/(?P<drive>{SEG})", name="drive", kind="graph")
     def drive(req: Request) -> Response:
-        user = drive_owner(req.params["drive"])
+        owner, user = drive_owner(req, req.params["drive"])
+        if owner is not store:
+            found = sites.drive_of(req.params["drive"])
+            assert found is not None
+            return render_entity(req, sites.render_drive(*found), DRIVE, CTX + "drives/$entity")
         return render_entity(req, store.drive_resource(user), DRIVE, CTX + "drives/$entity")
 
     @r.graph("GET", rf"/users/(?P<user>{SEG})/drive/root/{DRIVE_DELTA}", name="drive_delta", kind="graph")
     def user_drive_delta(req: Request) -> Response:
         user = licensed_user(req.params["user"])
-        return delta(req, user, req.path[: req.path.rindex("/root/")] + "/root/delta")
+        onedrive_access(req)
+        return delta(req, store, user, req.path[: req.path.rindex("/root/")] + "/root/delta")
 
     @r.graph("GET", rf"/drives/(?P<drive>{SEG})/root/{DRIVE_DELTA}", name="drive_delta", kind="graph")
     def drive_delta(req: Request) -> Response:
-        user = drive_owner(req.params["drive"])
-        return delta(req, user, req.path[: req.path.rindex("/root/")] + "/root/delta")
+        owner, user = drive_owner(req, req.params["drive"])
+        return delta(req, owner, user, req.path[: req.path.rindex("/root/")] + "/root/delta")
 
-    def delta(req: Request, user: UserRef, link_path: str) -> Response:
+    def delta(req: Request, store: DriveStore, user: UserRef, link_path: str) -> Response:
         drive_id = drive_id_for(store.seed, user.id)
         base = f"{emu.base_url}{link_path}"
         token = req.params.get("fntoken") or req.query.get("token")
