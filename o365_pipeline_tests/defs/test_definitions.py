@@ -28,6 +28,7 @@ MARTS = (
     "drive_storage",
     "licence_utilization",
     "stale_accounts",
+    "site_storage",
 )
 
 
