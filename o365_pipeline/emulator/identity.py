@@ -69,6 +69,8 @@ APP_ROLES = [
     "Organization.Read.All",
     "AuditLog.Read.All",
     "Reports.Read.All",
+    "RoleManagement.Read.Directory",
+    "Policy.Read.All",
 ]
 JWT_BEARER = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
 DEVICE_CODE_GRANT = "urn:ietf:params:oauth:grant-type:device_code"

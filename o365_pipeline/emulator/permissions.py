@@ -33,10 +33,24 @@ _BOOKINGS = ("Bookings.Read.All", "BookingsAppointment.ReadWrite.All", "Bookings
 _AUDIT = ("AuditLog.Read.All",)
 # ---- sharepoint: Sites.Selected passes here; the routes answer 403 accessDenied for sites not granted
 _SITES = ("Sites.Read.All", "Sites.ReadWrite.All", "Sites.Manage.All", "Sites.FullControl.All", "Sites.Selected")
+# ---- entra governance (entra-access) ----
+_ROLES = (
+    "RoleManagement.Read.Directory",
+    "RoleManagement.Read.All",
+    "Directory.Read.All",
+    "RoleManagement.ReadWrite.Directory",
+    "Directory.ReadWrite.All",
+)
+_CA_POLICIES = ("Policy.Read.All", "Policy.ReadWrite.ConditionalAccess")
+# appliedConditionalAccessPolicies of sign-ins is filled only for an app that may read Conditional Access data
+CA_DATA = ("Policy.Read.All", "Policy.Read.ConditionalAccess", "Policy.ReadWrite.ConditionalAccess")
 
 ROUTE_PERMISSIONS: dict[str, tuple[str, ...]] = {
     **dict.fromkeys(("users", "users_delta", "users_count", "user"), _USERS),
-    **dict.fromkeys(("groups", "groups_delta", "groups_count", "group", "group_members"), _GROUPS),
+    **dict.fromkeys(("groups", "groups_delta", "groups_count", "group", "group_members", "group_owners"), _GROUPS),
+    **dict.fromkeys(("role_definitions", "role_assignments"), _ROLES),
+    "conditional_access_policies": _CA_POLICIES,
+    "user_registration_details": _AUDIT,
     **dict.fromkeys(("organization", "subscribed_skus"), _ORG),
     **dict.fromkeys(("directory_audits", "sign_ins"), _AUDIT),
     **dict.fromkeys(

@@ -106,9 +106,13 @@ class Directory:
         self.members: dict[str, list[str]] = {}
         # group id -> [(seq, member id, added?)] for members@delta rounds
         self.member_log: dict[str, list[tuple[int, str, bool]]] = {}
+        # owners of each group (users), and their log for owners@delta rounds, as for members
+        self.owners: dict[str, list[str]] = {}
+        self.owner_log: dict[str, list[tuple[int, str, bool]]] = {}
         self._by_upn: dict[str, str] = {}
         self._index_upns()
         self._seed_groups()
+        self._seed_owners()
         self.organization = Collection(clock, [self._org()])
         self.skus = Collection(clock, [self._sku(i) for i in range(len(SKUS))])
 
@@ -220,6 +224,32 @@ class Directory:
             self.members[group["id"]] = list(dict.fromkeys(mem))
             self.member_log[group["id"]] = []
 
+    def _seed_owners(self) -> None:
+        """One or two owners for most groups (some groups have none, as when their owner left), from the
+        group's own member users when it has some; an rng of its own so the seeded groups stay as they were."""
+        rng = random.Random(f"owners:{self.seed}")
+        staff = [u["id"] for u in self.users.items.values() if u["userType"] == "Member" and u["accountEnabled"]]
+        is_staff = set(staff)
+        for gid in self.groups.items:
+            in_group = [m for m in self.members.get(gid, []) if m in is_staff] or staff
+            picked = rng.random() < 0.85
+            owners = rng.sample(in_group, k=min(len(in_group), rng.choice((1, 1, 2)))) if picked else []
+            self.owners[gid] = owners
+            self.owner_log[gid] = []
+
+    def set_ownership(self, gid: str, user_id: str, add: bool) -> None:
+        """Add or remove an owner; the group shows up in the next groups/delta round (owners@delta)."""
+        with self.lock:
+            owners = self.owners.setdefault(gid, [])
+            if add and user_id not in owners:
+                owners.append(user_id)
+            elif not add and user_id in owners:
+                owners.remove(user_id)
+            else:
+                return
+            seq = self.groups.upsert(self.groups.items[gid], fields=["owners"])
+            self.owner_log.setdefault(gid, []).append((seq, user_id, add))
+
     def make_group(self, gid: str, name: str, unified: bool, rng: random.Random) -> dict[str, Any]:
         """A group object."""
         nick = "".join(ch for ch in name.lower() if ch.isalnum())[:40] or "group"
@@ -281,6 +311,9 @@ class Directory:
             for gid, mem in list(self.members.items()):
                 if uid in mem and gid in self.groups.items:
                     self.set_membership(gid, uid, False)
+            for gid, owners in list(self.owners.items()):
+                if uid in owners and gid in self.groups.items:
+                    self.set_ownership(gid, uid, False)
             self.users.remove(uid, reason)
 
     def remove_group(self, gid: str, reason: str = "changed") -> None:
@@ -291,6 +324,7 @@ class Directory:
                     self.set_membership(other, gid, False)
             self.groups.remove(gid, reason)
             self.members.pop(gid, None)
+            self.owners.pop(gid, None)
 
     # ---- organization and SKUs -----------------------------------------------------------------
     def _org(self) -> dict[str, Any]:
@@ -339,3 +373,7 @@ class Directory:
     def group_member_ids(self) -> list[str]:
         """'{group_id}/{member_id}' for every direct membership of a live group."""
         return [f"{g}/{m}" for g, mem in self.members.items() if g in self.groups.items for m in mem]
+
+    def group_owner_ids(self) -> list[str]:
+        """'{group_id}/{owner_id}' for every owner of a live group."""
+        return [f"{g}/{o}" for g, owners in self.owners.items() if g in self.groups.items for o in owners]

@@ -175,7 +175,6 @@ PROPERTIES: dict[str, str] = {
     "location.countryOrRegion": "Two-letter country the sign-in came from.",
     "location.geoCoordinates": "Latitude and longitude of the sign-in (JSON).",
     "riskEventTypes_v2": "Risk detections of the sign-in (JSON list, e.g. unfamiliarFeatures).",
-    "appliedConditionalAccessPolicies": "Conditional Access policies evaluated and their result (JSON list).",
     # ---- sharepoint ----
     "site_id": "The site (sites.id, hostname,collection id,web id) it belongs to.",
     "list_id": "The list (site_lists.id) the item belongs to.",
@@ -191,6 +190,46 @@ PROPERTIES: dict[str, str] = {
     "owner": "Who owns the library (JSON identity: the group's name for a group's drive, else System Account).",
     "file": "Set on a file (JSON: mimeType, hashes); empty for a folder.",
     "folder": "Set on a folder (JSON: childCount); empty for a file.",
+    "appliedConditionalAccessPolicies": "Conditional Access policies evaluated and their result (JSON list); Graph "
+    "fills it only for an app that also has Policy.Read.All (else an empty list).",
+    # ---- entra governance (entra-access) ----
+    "ownerId": "The owner's directory object id (a user, or a service principal that owns it).",
+    "ownerType": "What the owner is: user or servicePrincipal.",
+    "isBuiltIn": "Whether Microsoft defines the role (true) or the tenant made it (a custom role).",
+    "isEnabled": "Whether the role can be assigned.",
+    "templateId": "Id of the template it was made from: for a built-in role the same in every tenant.",
+    "version": "Version of the role definition.",
+    "rolePermissions": "What the role allows (JSON list of allowed and excluded resource actions).",
+    "principalId": "Who holds the role: a user's, group's or service principal's directory object id.",
+    "roleDefinitionId": "The role held (directory_roles.id).",
+    "directoryScopeId": "Where the role applies: / for the whole directory, /administrativeUnits/{id} for one unit.",
+    "appScopeId": "Application scope of the assignment, when it is limited to one application.",
+    "state": "enabled (enforced), disabled, or enabledForReportingButNotEnforced (report-only: evaluated, logged, "
+    "not enforced).",
+    "modifiedDateTime": "When it last changed (UTC); empty when never changed since creation.",
+    "conditions": "Who and what the policy applies to (JSON: users, groups, roles, applications, client app "
+    "types, platforms, locations, risk levels).",
+    "grantControls": "What access requires (JSON: operator and builtInControls such as mfa, block, "
+    "compliantDevice); empty for a session-only policy.",
+    "sessionControls": "Session limits it sets (JSON: sign-in frequency, persistent browser, app-enforced "
+    "restrictions).",
+    "isAdmin": "Whether the user holds an admin (directory) role.",
+    "isMfaRegistered": "Whether the user registered a method usable as a second factor (MFA).",
+    "isMfaCapable": "Whether the user can do MFA now: a strong method registered and allowed by policy.",
+    "isSsprRegistered": "Whether the user registered enough methods for self-service password reset.",
+    "isSsprEnabled": "Whether self-service password reset is turned on for the user.",
+    "isSsprCapable": "Whether the user can reset their own password now (enabled and registered).",
+    "isPasswordlessCapable": "Whether the user can sign in without a password (FIDO2 key, Windows Hello, "
+    "Authenticator passwordless).",
+    "isSystemPreferredAuthenticationMethodEnabled": "Whether Entra picks the strongest registered method for the "
+    "user's MFA prompts.",
+    "userPreferredMethodForSecondaryAuthentication": "The second factor the user picked as default: push, oath, "
+    "sms, voiceMobile, ... or none.",
+    "lastUpdatedDateTime": "When the report last refreshed the user's row (UTC).",
+    "methodsRegistered": "Authentication methods the user registered (JSON list, e.g. microsoftAuthenticatorPush, "
+    "mobilePhone, fido2); the staging model unnests it.",
+    "systemPreferredAuthenticationMethods": "Method Entra prompts the user with when it chooses (JSON list: push, "
+    "oath, sms, ...).",
 }
 
 # Columns the sync adds to every raw table.

@@ -437,8 +437,12 @@ def _complete(ctx: ReadContext, rows: list[dict[str, Any]]) -> list[dict[str, An
 
 
 def read_members_delta(ctx: ReadContext) -> Iterator[Event]:
-    """Memberships from ``members@delta`` of groups/delta (a big group spans pages: each page adds to it)."""
-    present: set[str] = set()  # membership ids seen this run: what a resync's full round keeps
+    """Memberships (or ownerships) from ``<relationship>@delta`` of groups/delta, the relationship being the
+    entity's one ``$select`` (``members``, ``owners``): a row ``group_id/<member>_id`` per related object, a big
+    group spanning pages adds to it page by page."""
+    relationship = ctx.entity.select[0]
+    related = relationship.removesuffix("s")  # member, owner: the row's columns are <related>_id, <related>_type
+    present: set[str] = set()  # relationship ids seen this run: what a resync's full round keeps
     for event in delta_stream(ctx, "tenant", ctx.entity.path, _params(ctx.entity), scope={}):
         if isinstance(event, Drop):
             yield Drop.unlisted({}, present)
@@ -452,14 +456,15 @@ def read_members_delta(ctx: ReadContext) -> Iterator[Event]:
             if group[DELETED_COLUMN]:
                 gone_groups.append(group["id"])
                 continue
-            for member in group.get("members@delta", []):
+            for member in group.get(f"{relationship}@delta", []):
                 if not isinstance(member, dict) or not member.get("id"):
-                    raise MissingKeyError(ctx.entity.name, request_path(ctx, ctx.entity.path) + " (members@delta)")
+                    path = request_path(ctx, ctx.entity.path)
+                    raise MissingKeyError(ctx.entity.name, f"{path} ({relationship}@delta)")
                 row = {
                     "id": f"{group['id']}/{member['id']}",
                     "group_id": group["id"],
-                    "member_id": member["id"],
-                    "member_type": str(member.get("@odata.type", "")).rsplit(".", 1)[-1] or None,
+                    f"{related}_id": member["id"],
+                    f"{related}_type": str(member.get("@odata.type", "")).rsplit(".", 1)[-1] or None,
                     DELETED_COLUMN: "@removed" in member,
                 }
                 rows.append(row)

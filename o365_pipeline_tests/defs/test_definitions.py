@@ -18,6 +18,7 @@ CHILD_STAGING = (
     "messages__recipients",
     "events__attendees",
     "organization__verified_domains",
+    "user_registration_details__methods",
 )
 MARTS = (
     "users",
@@ -29,6 +30,8 @@ MARTS = (
     "licence_utilization",
     "stale_accounts",
     "site_storage",
+    "mfa_coverage",
+    "privileged_users",
 )
 
 

@@ -60,6 +60,12 @@ ROUTE_MODELS = {
     "planner_tasks": "planner_task.PlannerTask",
     "directory_audits": "directory_audit.DirectoryAudit",
     "sign_ins": "sign_in.SignIn",
+    # ---- entra governance (entra-access) ----
+    "role_definitions": "unified_role_definition.UnifiedRoleDefinition",
+    "role_assignments": "unified_role_assignment.UnifiedRoleAssignment",
+    "conditional_access_policies": "conditional_access_policy.ConditionalAccessPolicy",
+    "user_registration_details": "user_registration_details.UserRegistrationDetails",
+    "group_owners": "directory_object.DirectoryObject",
     # routes the pipeline does not read, asked once each by the fixture (OTHER_ROUTES)
     "user": "user.User",
     "group": "group.Group",
@@ -99,6 +105,7 @@ OTHER_ROUTES = (
     "/users/{u}",
     "/groups/{g}",
     "/groups/{g}/members",
+    "/groups/{g}/owners",
     "/solutions/bookingBusinesses/{b}",
     "/solutions/bookingBusinesses/{b}/calendarView?start=2026-09-01T00:00:00Z&end=2027-01-01T00:00:00Z",
     "/users/{u}/drive",

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING
 
 from ..odata import Shape, dumps
 from ..paging import page_body, page_size
+from ..permissions import CA_DATA, granted
 from ..router import GraphError, Request, Response
 from ..tenant_audit import EventLog
 from ..workload_http import CTX, same_query_link
@@ -48,6 +49,9 @@ def register(emu: Emulator) -> None:
                 raise GraphError(400, "BadRequest", "The $skiptoken is invalid: follow @odata.nextLink verbatim.")
             window = window.narrowed(int(p["b"]) - 1)
         events, more = log.page(window, size)
+        if log.kind == "signIns" and not (granted(req.claims or {}) or set()) & set(CA_DATA):
+            # "returned only for callers with privileges to read conditional access data" (signIn docs)
+            events = [{**event, "appliedConditionalAccessPolicies": []} for event in events]
         shape = SHAPES[log.kind]
         select = shape.parse_select(req.query.get("$select"), events[0] if events else None)
         values = [dumps(shape.project(e, select)) for e in events]

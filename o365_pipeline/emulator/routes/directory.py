@@ -17,6 +17,8 @@ if TYPE_CHECKING:
     from ..core import Emulator
 
 CTX = "https://graph.microsoft.com/v1.0/$metadata#"
+# groups/delta relationships a $select may name: their changes come as <name>@delta lists of ids
+NAVIGATION = ("members", "owners")
 
 # $filter on /users as the docs list it per property (default query), and what advanced queries
 # (ConsistencyLevel: eventual) add: ne and endswith.
@@ -160,28 +162,61 @@ def register(emu: Emulator) -> None:
             countable=True,
         )
 
-    def member_entries(gid: str, group_body: dict[str, Any], mems: list[dict[str, Any]]) -> list[bytes]:
+    def member_entries(
+        gid: str,
+        group_body: dict[str, Any],
+        mems: list[dict[str, Any]] | None,
+        owners: list[dict[str, Any]] | None,
+    ) -> list[bytes]:
+        """A group's delta entries: a big group repeats over several entries of members@delta (the first one
+        also carries owners@delta when owners are selected)."""
         chunk = d.scale.member_chunk
+        extra = {} if owners is None else {"owners@delta": owners}
+        if mems is None:
+            return [dumps({**group_body, **extra})]
         if not mems:
-            return [dumps({**group_body, "members@delta": []})]
-        return [dumps({**group_body, "members@delta": mems[i : i + chunk]}) for i in range(0, len(mems), chunk)]
+            return [dumps({**group_body, "members@delta": [], **extra})]
+        return [
+            dumps({**group_body, "members@delta": mems[i : i + chunk], **(extra if i == 0 else {})})
+            for i in range(0, len(mems), chunk)
+        ]
 
     def wants_members(select: tuple[str, ...] | None) -> bool:
         return select is None or "members" in select
 
+    def wants_owners(select: tuple[str, ...] | None) -> bool:
+        # "track ownership ... by selecting any group relationship of type directoryObject collection" (docs)
+        return select is not None and "owners" in select
+
     def group_body(g: dict[str, Any], select: tuple[str, ...] | None) -> dict[str, Any]:
-        sel = None if select is None else tuple(p for p in select if p != "members")
+        sel = None if select is None else tuple(p for p in select if p not in NAVIGATION)
         return GROUP_SHAPE.project(g, sel)
+
+    def current(ids: list[str]) -> list[dict[str, Any]]:
+        return [{"@odata.type": d.member_object(m)["@odata.type"], "id": m} for m in ids]
+
+    def logged(log: list[tuple[int, str, bool]], since: int, upto: int) -> list[dict[str, Any]]:
+        """The last change of each member (or owner) within the round's window: added, or @removed."""
+        last: dict[str, bool] = {}
+        for seq, mid, added in log:
+            if since < seq <= upto:
+                last[mid] = added
+        out = []
+        for mid, added in last.items():
+            entry = {"@odata.type": d.member_object(mid)["@odata.type"], "id": mid}
+            out.append(entry if added else {**entry, "@removed": {"reason": "deleted"}})
+        return out
 
     def groups_full(select: tuple[str, ...] | None) -> list[bytes]:
         out: list[bytes] = []
         for gid, g in list(d.groups.items.items()):
             body = group_body(g, select)
-            if wants_members(select):
-                mems = [{"@odata.type": d.member_object(m)["@odata.type"], "id": m} for m in d.members.get(gid, [])]
-                out.extend(member_entries(gid, body, mems))
-            else:
+            mems = current(d.members.get(gid, [])) if wants_members(select) else None
+            owners = current(d.owners.get(gid, [])) if wants_owners(select) else None
+            if mems is None and owners is None:
                 out.append(dumps(body))
+            else:
+                out.extend(member_entries(gid, body, mems, owners))
         return out
 
     # the round's `since` is not passed to change_entries; it is kept in this closure per call
@@ -192,28 +227,21 @@ def register(emu: Emulator) -> None:
                 return [removed_entry(GROUP_SHAPE.odata_type, ch.id, "changed" if ch.kind == "changed" else "deleted")]
             fields = ch.fields
             if fields is not None:
-                keys = tuple(sorted(f for f in fields if f != "members" and (select is None or f in select)))
+                keys = tuple(sorted(f for f in fields if f not in NAVIGATION and (select is None or f in select)))
                 body = GROUP_SHAPE.project(g, keys)
             else:
                 body = group_body(g, select)
-            if not wants_members(select):
+            if not wants_members(select) and not wants_owners(select):
                 return [dumps(body)]
             since, upto = since_upto
-            if fields is None:
-                mems = [{"@odata.type": d.member_object(m)["@odata.type"], "id": m} for m in d.members.get(ch.id, [])]
-            else:
-                last: dict[str, bool] = {}
-                for seq, mid, added in d.member_log.get(ch.id, []):
-                    if since < seq <= upto:
-                        last[mid] = added
-                mems = []
-                for mid, added in last.items():
-                    typ = d.member_object(mid)["@odata.type"]
-                    if added:
-                        mems.append({"@odata.type": typ, "id": mid})
-                    else:
-                        mems.append({"@odata.type": typ, "id": mid, "@removed": {"reason": "deleted"}})
-            return member_entries(ch.id, body, mems)
+            mems = owners = None
+            if wants_members(select):
+                full = fields is None
+                mems = current(d.members.get(ch.id, [])) if full else logged(d.member_log.get(ch.id, []), since, upto)
+            if wants_owners(select):
+                full = fields is None
+                owners = current(d.owners.get(ch.id, [])) if full else logged(d.owner_log.get(ch.id, []), since, upto)
+            return member_entries(ch.id, body, mems, owners)
 
         return fn
 
@@ -241,7 +269,7 @@ def register(emu: Emulator) -> None:
             maximum=999,
             full_entries=groups_full,
             change_entries=groups_changes(since_upto),
-            select_extra=("members",),
+            select_extra=NAVIGATION,
         )
 
     def find_group(gid: str) -> dict[str, Any]:
@@ -282,6 +310,25 @@ def register(emu: Emulator) -> None:
             countable=True,
         )
 
+    @r.graph("GET", rf"/groups/(?P<group>{SEG})/owners", name="group_owners", kind="directory", cost=3)
+    def owners(req: Request) -> Response:
+        gid = req.params["group"]
+        find_group(gid)
+        sel_raw = req.query.get("$select")
+        sel = tuple(sorted({p.strip() for p in sel_raw.split(",") if p.strip()})) if sel_raw else None
+        rendered = [dumps(MEMBER_SHAPE.project(d.member_object(o), sel)) for o in d.owners.get(gid, [])]
+        return list_page(
+            req,
+            emu,
+            scope=f"owners:{gid}",
+            rendered=rendered,
+            context=CTX + "directoryObjects",
+            default=100,
+            maximum=999,
+            family="directory",
+            countable=True,
+        )
+
     @r.graph("GET", r"/organization", name="organization", kind="directory", cost=1)
     def organization(req: Request) -> Response:
         sel = ORG_SHAPE.parse_select(req.query.get("$select"), sample(d.organization))
@@ -313,11 +360,13 @@ def register(emu: Emulator) -> None:
     emu.add_truth("users", lambda: list(d.users.items))
     emu.add_truth("groups", lambda: list(d.groups.items))
     emu.add_truth("group_members", d.group_member_ids)
+    emu.add_truth("group_owners", d.group_owner_ids)
     emu.add_truth("organization", lambda: list(d.organization.items))
     emu.add_truth("subscribed_skus", lambda: list(d.skus.items))
     emu.add_mutator("users", lambda op, n, rng: mutate_users(emu, op, n, rng))
     emu.add_mutator("groups", lambda op, n, rng: mutate_groups(emu, op, n, rng))
     emu.add_mutator("group_members", lambda op, n, rng: mutate_members(emu, op, n, rng))
+    emu.add_mutator("group_owners", lambda op, n, rng: mutate_owners(emu, op, n, rng))
 
 
 def mutate_users(emu: Emulator, op: str, n: int, rng: random.Random) -> list[str]:
@@ -359,9 +408,13 @@ def mutate_groups(emu: Emulator, op: str, n: int, rng: random.Random) -> list[st
             g = d.make_group(gid, f"New Group {len(d.groups.items)}", rng.random() < 0.5, rng)
             d.members[gid] = []
             d.member_log[gid] = []
+            d.owners[gid] = []
+            d.owner_log[gid] = []
             d.groups.upsert(g)
             for u in rng.sample(list(d.users.items), k=min(3, len(d.users.items))):
                 d.set_membership(gid, u, True)
+            if d.members[gid]:  # whoever creates a group owns it
+                d.set_ownership(gid, d.members[gid][0], True)
             out.append(gid)
             continue
         gids = list(d.groups.items)
@@ -400,4 +453,32 @@ def mutate_members(emu: Emulator, op: str, n: int, rng: random.Random) -> list[s
         else:
             raise GraphError(400, "BadRequest", f"unknown op {op!r} for group_members (create|delete)")
         out.append(f"{gid}/{mid}")
+    return out
+
+
+def mutate_owners(emu: Emulator, op: str, n: int, rng: random.Random) -> list[str]:
+    """Add (create) or remove (delete) n group owners (users); ids as 'group_id/owner_id'."""
+    d = emu.directory
+    out: list[str] = []
+    for _ in range(n):
+        gid = rng.choice(list(d.groups.items))
+        if op == "create":
+            cands = [
+                u
+                for u, user in d.users.items.items()
+                if user["userType"] == "Member" and u not in d.owners.get(gid, [])
+            ]
+            if not cands:
+                continue
+            oid = rng.choice(cands)
+            d.set_ownership(gid, oid, True)
+        elif op == "delete":
+            owners = d.owners.get(gid, [])
+            if not owners:
+                continue
+            oid = rng.choice(owners)
+            d.set_ownership(gid, oid, False)
+        else:
+            raise GraphError(400, "BadRequest", f"unknown op {op!r} for group_owners (create|delete)")
+        out.append(f"{gid}/{oid}")
     return out
