@@ -71,6 +71,8 @@ APP_ROLES = [
     "Reports.Read.All",
     "RoleManagement.Read.Directory",
     "Policy.Read.All",
+    "Application.Read.All",
+    "Device.Read.All",
 ]
 JWT_BEARER = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
 DEVICE_CODE_GRANT = "urn:ietf:params:oauth:grant-type:device_code"

@@ -44,6 +44,15 @@ _ROLES = (
 _CA_POLICIES = ("Policy.Read.All", "Policy.ReadWrite.ConditionalAccess")
 # appliedConditionalAccessPolicies of sign-ins is filled only for an app that may read Conditional Access data
 CA_DATA = ("Policy.Read.All", "Policy.Read.ConditionalAccess", "Policy.ReadWrite.ConditionalAccess")
+# ---- entra apps ----
+_APPS = (
+    "Application.Read.All",
+    "Application.ReadWrite.All",
+    "Application.ReadWrite.OwnedBy",
+    "Directory.Read.All",
+    "Directory.ReadWrite.All",
+)
+_DEVICES = ("Device.Read.All", "Device.ReadWrite.All", "Directory.Read.All", "Directory.ReadWrite.All")
 
 ROUTE_PERMISSIONS: dict[str, tuple[str, ...]] = {
     **dict.fromkeys(("users", "users_delta", "users_count", "user"), _USERS),
@@ -102,6 +111,13 @@ ROUTE_PERMISSIONS: dict[str, tuple[str, ...]] = {
         ),
         _BOOKINGS,
     ),
+    # ---- entra apps ----
+    **dict.fromkeys(
+        ("applications", "applications_delta", "application", "service_principals", "service_principals_delta"),
+        _APPS,
+    ),
+    "service_principal": _APPS,
+    **dict.fromkeys(("devices", "devices_delta", "device"), _DEVICES),
 }
 
 

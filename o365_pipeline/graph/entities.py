@@ -104,6 +104,8 @@ class Entity:
         descriptions: what a stored property (``id``, a key of ``columns`` or ``layout``) means in this table where
             it differs from the meaning every table shares (``PROPERTIES`` in :mod:`.entity_columns`); they reach the
             Dagster UI and the dbt sources file.
+        list_keys: list properties whose entries keep only these keys (credentials: their ids and dates, never
+            key bytes, secret text or hints, which Graph returns for a single object asked with ``$select``).
     """
 
     name: str
@@ -126,6 +128,7 @@ class Entity:
     over: ParentKind = TENANT
     folder_table: str | None = None
     descriptions: Mapping[str, str] = field(default_factory=dict)
+    list_keys: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
 
     @property
     def key_columns(self) -> tuple[str, ...]:
@@ -173,6 +176,50 @@ USER_COLUMNS: dict[str, DataType] = {
     "accountEnabled": "bool",
     "userType": "text",
     "createdDateTime": "timestamp",
+}
+
+# ---- entra apps: columns ------------------------------------------------------------------------------
+# Secrets and certificates as JSON lists (one column each, always there: a dlt child table would be missing until
+# some row had an entry), their entries cut to CREDENTIAL_KEYS: never key bytes, secret text or hints.
+CREDENTIAL_KEYS: dict[str, tuple[str, ...]] = {
+    "passwordCredentials": ("keyId", "displayName", "startDateTime", "endDateTime"),
+    "keyCredentials": ("keyId", "displayName", "startDateTime", "endDateTime", "type", "usage"),
+}
+APPLICATION_COLUMNS: dict[str, DataType] = {
+    "id": "text",
+    "appId": "text",
+    "displayName": "text",
+    "signInAudience": "text",
+    "publisherDomain": "text",
+    "createdDateTime": "timestamp",
+    "passwordCredentials": "json",
+    "keyCredentials": "json",
+}
+SERVICE_PRINCIPAL_COLUMNS: dict[str, DataType] = {
+    "id": "text",
+    "appId": "text",
+    "displayName": "text",
+    "servicePrincipalType": "text",
+    "appOwnerOrganizationId": "text",
+    "accountEnabled": "bool",
+    "passwordCredentials": "json",
+    "keyCredentials": "json",
+}
+DEVICE_COLUMNS: dict[str, DataType] = {
+    "id": "text",
+    "deviceId": "text",
+    "displayName": "text",
+    "operatingSystem": "text",
+    "operatingSystemVersion": "text",
+    "accountEnabled": "bool",
+    "trustType": "text",
+    "isCompliant": "bool",
+    "isManaged": "bool",
+    "deviceOwnership": "text",
+    "manufacturer": "text",
+    "model": "text",
+    "registrationDateTime": "timestamp",
+    "approximateLastSignInDateTime": "timestamp",
 }
 
 ENTITIES: dict[str, Entity] = {
@@ -407,6 +454,71 @@ ENTITIES: dict[str, Entity] = {
                 "userDisplayName": "Name of the user as Microsoft 365 shows it.",
                 "userType": "member or guest (lower case in this report).",
             },
+        ),
+        # ---- entra apps --------------------------------------------------------------------------------
+        Entity(
+            name="applications",
+            path="applications/delta",
+            workload="directory",
+            strategy="delta",
+            reader="directory_delta",
+            permission="Application.Read.All",
+            probe="applications?$top=1&$select=id",
+            description="App registrations of the tenant with their client secrets and certificates (dates and ids "
+            "only), from applications/delta.",
+            columns=APPLICATION_COLUMNS,
+            select=tuple(APPLICATION_COLUMNS),
+            item_path="applications/{id}",
+            descriptions={
+                "id": "Object id of the app registration (a GUID; not the client id).",
+                "appId": "Application (client) id: what the app signs in with; its service principals carry the same.",
+                "displayName": "Name of the app registration.",
+                "createdDateTime": "When the app was registered (UTC).",
+            },
+            page_size=999,
+            list_keys=CREDENTIAL_KEYS,
+        ),
+        Entity(
+            name="service_principals",
+            path="servicePrincipals/delta",
+            workload="directory",
+            strategy="delta",
+            reader="directory_delta",
+            permission="Application.Read.All",
+            probe="servicePrincipals?$top=1&$select=id",
+            description="Service principals (enterprise apps: this tenant's own apps and those of other publishers) "
+            "with their secrets and certificates (dates and ids only), from servicePrincipals/delta.",
+            columns=SERVICE_PRINCIPAL_COLUMNS,
+            select=tuple(SERVICE_PRINCIPAL_COLUMNS),
+            item_path="servicePrincipals/{id}",
+            descriptions={
+                "id": "Object id of the service principal (a GUID).",
+                "appId": "Application (client) id of the app it is an instance of (applications.app_id for this "
+                "tenant's own apps).",
+                "displayName": "Name of the enterprise app.",
+                "accountEnabled": "Whether the app can sign in and get tokens (false: disabled in Enterprise apps).",
+            },
+            page_size=999,
+            list_keys=CREDENTIAL_KEYS,
+        ),
+        Entity(
+            name="devices",
+            path="devices/delta",
+            workload="directory",
+            strategy="delta",
+            reader="directory_delta",
+            permission="Device.Read.All",
+            probe="devices?$top=1&$select=id",
+            description="Devices registered or joined to Entra ID, from devices/delta.",
+            columns=DEVICE_COLUMNS,
+            select=tuple(DEVICE_COLUMNS),
+            item_path="devices/{id}",
+            descriptions={
+                "id": "Object id of the device in Entra ID (a GUID).",
+                "displayName": "Host name of the device (DESKTOP-1234), as its owner or the join set it.",
+                "accountEnabled": "Whether the device may authenticate (false: disabled by an admin).",
+            },
+            page_size=999,
         ),
         # ---- mail ------------------------------------------------------------------------------------
         Entity(

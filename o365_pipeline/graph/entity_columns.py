@@ -230,6 +230,31 @@ PROPERTIES: dict[str, str] = {
     "mobilePhone, fido2); the staging model unnests it.",
     "systemPreferredAuthenticationMethods": "Method Entra prompts the user with when it chooses (JSON list: push, "
     "oath, sms, ...).",
+    # ---- entra apps ----
+    "signInAudience": "Who may sign in to the app: AzureADMyOrg (this tenant), AzureADMultipleOrgs, "
+    "AzureADandPersonalMicrosoftAccount or PersonalMicrosoftAccount.",
+    "publisherDomain": "Verified domain of the app's publisher.",
+    "passwordCredentials": "Client secrets (JSON list of keyId, displayName, startDateTime, endDateTime; never the "
+    "secret or its hint): the staging model unnests them with their expiry dates.",
+    "keyCredentials": "Certificates (JSON list of keyId, displayName, startDateTime, endDateTime, type, usage; never "
+    "the key): the staging model unnests them with their expiry dates.",
+    "servicePrincipalType": "Application (an app's instance in a tenant), ManagedIdentity, Legacy or SocialIdp.",
+    "appOwnerOrganizationId": "Tenant that registered the app: this tenant's id for its own apps, Microsoft's or "
+    "a vendor's for the others.",
+    "deviceId": "Id the device registered with (set by its Entra registration; sign-ins name it as deviceDetail).",
+    "operatingSystem": "Windows, MacMDM, iOS, Android, Linux...",
+    "operatingSystemVersion": "Version of the operating system (10.0.22631.2861).",
+    "trustType": "How the device joined: AzureAd (Entra joined), ServerAd (hybrid joined) or Workplace (registered, "
+    "a personal device).",
+    "isCompliant": "Whether Intune (or another MDM) marks it compliant with the tenant's policies; null when no MDM "
+    "manages it.",
+    "isManaged": "Whether an MDM manages it.",
+    "deviceOwnership": "Company or Personal.",
+    "manufacturer": "Maker of the device.",
+    "model": "Hardware model as the maker names it (Latitude 7440, iPhone 15).",
+    "registrationDateTime": "When it was registered with Entra ID (UTC).",
+    "approximateLastSignInDateTime": "Last sign-in from the device (UTC; Entra updates it about every two weeks): "
+    "finds stale devices.",
 }
 
 # Columns the sync adds to every raw table.

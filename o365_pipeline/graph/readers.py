@@ -214,7 +214,20 @@ def rows_of(
     for item in items:
         if not isinstance(item, dict) or not isinstance(item.get("id"), str) or not item["id"]:
             raise MissingKeyError(ctx.entity.name, request_path(ctx, request))
-    return [shape(item, extra) for item in items]
+    return trim_lists(ctx.entity, [shape(item, extra) for item in items])
+
+
+def trim_lists(entity: Entity, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The rows with the entries of ``entity.list_keys``' list properties cut to those keys (credentials keep
+    their ids and dates: key bytes, secret text and hints are never stored)."""
+    if not entity.list_keys:
+        return rows
+    for row in rows:
+        for prop, keys in entity.list_keys.items():
+            entries = row.get(prop)
+            if isinstance(entries, list):
+                row[prop] = [{key: entry.get(key) for key in keys} for entry in entries if isinstance(entry, dict)]
+    return rows
 
 
 def request_path(ctx: ReadContext, url: str) -> str:
@@ -431,9 +444,13 @@ def _complete(ctx: ReadContext, rows: list[dict[str, Any]]) -> list[dict[str, An
     if not partial:
         return rows
     full = ctx.client.batch_get(list(partial.values()))
-    return [
-        shape(full[partial[row["id"]]]) if row["id"] in partial and partial[row["id"]] in full else row for row in rows
-    ]
+    return trim_lists(
+        entity,
+        [
+            shape(full[partial[row["id"]]]) if row["id"] in partial and partial[row["id"]] in full else row
+            for row in rows
+        ],
+    )
 
 
 def read_members_delta(ctx: ReadContext) -> Iterator[Event]:

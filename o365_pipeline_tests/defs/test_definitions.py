@@ -19,6 +19,7 @@ CHILD_STAGING = (
     "events__attendees",
     "organization__verified_domains",
     "user_registration_details__methods",
+    "app_credentials",  # the credential lists of applications and service_principals, unnested
 )
 MARTS = (
     "users",
@@ -32,6 +33,7 @@ MARTS = (
     "site_storage",
     "mfa_coverage",
     "privileged_users",
+    "app_credential_expiry",
 )
 
 
