@@ -66,6 +66,9 @@ ROUTE_MODELS = {
     "conditional_access_policies": "conditional_access_policy.ConditionalAccessPolicy",
     "user_registration_details": "user_registration_details.UserRegistrationDetails",
     "group_owners": "directory_object.DirectoryObject",
+    "applications_delta": "application.Application",
+    "service_principals_delta": "service_principal.ServicePrincipal",
+    "devices_delta": "device.Device",
     # routes the pipeline does not read, asked once each by the fixture (OTHER_ROUTES)
     "user": "user.User",
     "group": "group.Group",
@@ -96,11 +99,18 @@ ROUTE_MODELS = {
     "site": "site.Site",
     "site_list": "list_.List_",
     "list_items": "list_item.ListItem",
+    "applications": "application.Application",
+    "application": "application.Application",
+    "service_principals": "service_principal.ServicePrincipal",
+    "service_principal": "service_principal.ServicePrincipal",
+    "devices": "device.Device",
+    "device": "device.Device",
 }
 NOT_ENTITIES = {"batch"}  # the $batch envelope: its inner answers are recorded and checked one by one
 COUNTS = {"users_count", "groups_count"}  # /$count answers a number as text/plain, no model
 # The other GET routes, with ids from earlier answers: {u} a readable mailbox, {g} a group, {t} a team, {p} a plan,
-# {b} a Bookings business, {d} the mailbox's drive, {m} a message, {c} a contact folder.
+# {b} a Bookings business, {d} the mailbox's drive, {m} a message, {c} a contact folder, {a} an application with a
+# certificate (asked for its key bytes), {e} a service principal (enterprise app), {v} a device.
 OTHER_ROUTES = (
     "/users/{u}",
     "/groups/{g}",
@@ -126,6 +136,13 @@ OTHER_ROUTES = (
     "/sites/{s}",
     "/sites/{s}/lists/{l}",
     "/sites/{s}/lists/{l}/items?$expand=fields",
+    "/applications",
+    "/applications/{a}",
+    "/applications/{a}?$select=id,keyCredentials",
+    "/servicePrincipals",
+    "/servicePrincipals/{e}",
+    "/devices",
+    "/devices/{v}",
 )
 
 
@@ -194,6 +211,13 @@ def _ask_other_routes(c: httpx.Client, seen: list[Answer]) -> None:
         "m": c.get(f"/v1.0/users/{user}/messages?$top=1&$select=id").json()["value"][0]["id"],
         "c": c.get(f"/v1.0/users/{user}/contactFolders?$top=1&$select=id").json()["value"][0]["id"],
         "s": _first_id(seen, "sites_all"),
+        "a": next(
+            a["id"]
+            for a in c.get("/v1.0/applications?$select=id,keyCredentials").json()["value"]
+            if a["keyCredentials"]
+        ),
+        "e": c.get("/v1.0/servicePrincipals?$top=1&$select=id").json()["value"][0]["id"],
+        "v": c.get("/v1.0/devices?$top=1&$select=id").json()["value"][0]["id"],
     }
     lists = c.get(f"/v1.0/sites/{ids['s']}/lists?$select=id,list").json()["value"]
     ids["l"] = next(lst["id"] for lst in lists if lst["list"]["template"] != "documentLibrary")  # a list with items
