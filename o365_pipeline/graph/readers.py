@@ -224,9 +224,15 @@ def trim_lists(entity: Entity, rows: list[dict[str, Any]]) -> list[dict[str, Any
         return rows
     for row in rows:
         for prop, keys in entity.list_keys.items():
-            entries = row.get(prop)
-            if isinstance(entries, list):
-                row[prop] = [{key: entry.get(key) for key in keys} for entry in entries if isinstance(entry, dict)]
+            if prop not in row:
+                continue
+            entries = row[prop]
+            # anything but a list of objects is not what Graph documents: stored as nothing rather than as it came
+            row[prop] = (
+                [{key: entry.get(key) for key in keys} for entry in entries if isinstance(entry, dict)]
+                if isinstance(entries, list)
+                else None
+            )
     return rows
 
 
