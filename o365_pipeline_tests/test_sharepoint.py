@@ -12,9 +12,11 @@ import duckdb
 import pytest
 
 from o365_pipeline.auth import O365Auth
+from o365_pipeline.auth.connection_check import Probe, run_connection_check
 from o365_pipeline.config import PipelineConfig
 from o365_pipeline.emulator import EmulatorServer
 from o365_pipeline.emulator.workloads import workloads_for
+from o365_pipeline.graph.entities import ENTITIES
 from o365_pipeline.sync import SyncReport, run_sync
 from o365_pipeline_tests.conftest import admin, truth, use_emulator
 from o365_pipeline_tests.test_budget import assert_equals_truth_for
@@ -70,24 +72,32 @@ def test_sharepoint_tables_equal_truth_through_item_file_and_group_changes(tenan
     assert second.stats["library_items"].deleted >= 3
     third = sync()
     assert third.stats["list_items"].rows == third.stats["library_items"].rows == 0
+    # a no-change round asks the lists of 20 sites, and the first pages of 20 streams, per $batch request
+    assert third.stats["list_items"].requests <= 2 and third.stats["library_items"].requests <= 1
     for table in TABLES:
         assert_equals_truth_for(tenant, table)
+
+
+def selected_app(tenant: EmulatorServer, monkeypatch: pytest.MonkeyPatch) -> str:
+    """An app holding Sites.Selected (no Sites.Read.All), set as the pipeline's credentials; its client id."""
+    secret = "selected~secret"
+    app = tenant.emu.identity.register_app("sites selected", secret=secret)
+    app.roles = ["User.Read.All", "Group.Read.All", "Sites.Selected"]
+    monkeypatch.setenv("O365_OAUTH_CLIENT_ID", app.client_id)
+    monkeypatch.setenv("O365_OAUTH_CLIENT_SECRET", secret)
+    return app.client_id
 
 
 def test_sites_selected_loads_the_granted_sites_and_counts_the_others(
     tenant: EmulatorServer, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    secret = "selected~secret"
-    app = tenant.emu.identity.register_app("sites selected", secret=secret)
-    app.roles = ["User.Read.All", "Group.Read.All", "Sites.Selected"]
+    client_id = selected_app(tenant, monkeypatch)
     store = workloads_for(tenant.emu).sites
     all_sites = store.sites()
     group_sites = [s for s in all_sites if s.group_id]
     granted = [all_sites[1], group_sites[0]]
     refused = all_sites[2]
-    admin(tenant, "POST", "site_grants", {"app_id": app.client_id, "site_ids": [s.id for s in granted]})
-    monkeypatch.setenv("O365_OAUTH_CLIENT_ID", app.client_id)
-    monkeypatch.setenv("O365_OAUTH_CLIENT_SECRET", secret)
+    admin(tenant, "POST", "site_grants", {"app_id": client_id, "site_ids": [s.id for s in granted]})
 
     monkeypatch.setenv("O365_ENTITIES", "sites")  # without O365_SITES: refused, naming the permission
     denied = sync().stats["sites"].denied
@@ -109,3 +119,26 @@ def test_sites_selected_loads_the_granted_sites_and_counts_the_others(
     assert library == {i for i in store.library_truth() if i.split("/")[0] in expected}
     lists = {row[0] for row in query("select distinct list_id from o365_raw.list_items")}
     assert lists == {lst.id for s in granted for lst in store.lists(s) if not lst.library}
+
+
+def test_connection_check_probes_a_granted_site_with_sites_selected(
+    tenant: EmulatorServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    probes = [Probe(name, ENTITIES[name].probe, ENTITIES[name].permission) for name in TABLES]
+    lines: list[str] = []
+    assert run_connection_check(O365Auth.from_env(), probes, out=lines.append) == 0
+    assert lines[1:-1] == [f"{name}: readable" for name in TABLES]  # Sites.Read.All: the first listed site
+    client_id = selected_app(tenant, monkeypatch)
+    lines = []
+    run_connection_check(O365Auth.from_env(), probes, out=lines.append)
+    missing = "missing permission Sites.Read.All (or Sites.Selected with the granted sites in O365_SITES)"
+    assert lines[1:-1] == [f"{name}: {missing}" for name in TABLES]  # it cannot list sites
+    site = workloads_for(tenant.emu).sites.sites()[1].id
+    monkeypatch.setenv("O365_SITES", site)
+    lines = []
+    run_connection_check(O365Auth.from_env(), probes, out=lines.append)
+    assert lines[1:-1] == [f"{name}: missing permission Sites.Read.All" for name in TABLES]  # not granted yet
+    admin(tenant, "POST", "site_grants", {"app_id": client_id, "site_ids": [site]})
+    lines = []
+    run_connection_check(O365Auth.from_env(), probes, out=lines.append)
+    assert lines[1:-1] == [f"{name}: readable" for name in TABLES]

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any
 
 import httpx
 
+from ..graph.tenant import selected_sites
 from .errors import O365AuthError
 from .tokens import GraphAuth
 
@@ -71,6 +72,30 @@ def _verdict(response: httpx.Response, probe: Probe) -> str:
     return f"error HTTP {response.status_code} {code}".rstrip()
 
 
+class _SiteToProbe:
+    """The SharePoint site the site probes ask about: the first of ``O365_SITES`` (an app holding
+    ``Sites.Selected``), else the first site ``sites/getAllSites`` lists; asked once."""
+
+    missing = "missing permission Sites.Read.All (or Sites.Selected with the granted sites in O365_SITES)"
+
+    def __init__(self, graph: _Graph) -> None:
+        self._graph = graph
+        self._asked = False
+        self._site: str | None = None
+
+    def site_id(self) -> str | None:
+        if not self._asked:
+            self._asked = True
+            configured = selected_sites()
+            if configured:
+                self._site = configured[0]
+            else:
+                listed = self._graph.get("sites/getAllSites?$top=1&$select=id")
+                found = _values(listed) if listed.is_success else []
+                self._site = str(found[0]["id"]) if found else None
+        return self._site
+
+
 def run_connection_check(auth: GraphAuth | O365Auth, probes: Sequence[Probe], out: Callable[[str], Any] = print) -> int:
     """Print one line per entity (readable / missing permission X / mailbox not enabled).
 
@@ -91,11 +116,16 @@ def run_connection_check(auth: GraphAuth | O365Auth, probes: Sequence[Probe], ou
             users = _values(first) if first.is_success else []
             user_id = str(users[0]["id"]) if users else None
             readable = 0
+            sites = _SiteToProbe(graph)
             for probe in probes:
                 if "{user_id}" in probe.path and user_id is None:
                     out(f"{probe.entity}: not checked (no user readable: needs User.Read.All)")
                     continue
-                verdict = _verdict(graph.get(probe.path.replace("{user_id}", user_id or "").lstrip("/")), probe)
+                if "{site_id}" in probe.path and sites.site_id() is None:
+                    out(f"{probe.entity}: {sites.missing}")
+                    continue
+                path = probe.path.replace("{user_id}", user_id or "").replace("{site_id}", sites.site_id() or "")
+                verdict = _verdict(graph.get(path.lstrip("/")), probe)
                 readable += verdict == "readable"
                 out(f"{probe.entity}: {verdict}")
     except O365AuthError as exc:

@@ -928,7 +928,7 @@ ENTITIES: dict[str, Entity] = {
             strategy="replace",
             reader="sites",
             permission="Sites.Read.All",
-            probe="sites/getAllSites?$top=1&$select=id",
+            probe="sites/{site_id}?$select=id",
             description="Every SharePoint site of the tenant (communication and group team sites), from "
             "sites/getAllSites; with Sites.Selected, the sites named in O365_SITES.",
             descriptions={
@@ -955,7 +955,7 @@ ENTITIES: dict[str, Entity] = {
             reader="site_list",
             over=SITE,
             permission="Sites.Read.All",
-            probe="sites/getAllSites?$top=1&$select=id",
+            probe="sites/{site_id}/lists?$top=1&$select=id",
             description="Lists and document libraries of every site.",
             descriptions={"id": "Graph's list id (a GUID).", "name": "Name of the list or library in its URL."},
             columns={
@@ -977,7 +977,7 @@ ENTITIES: dict[str, Entity] = {
             reader="list_items_delta",
             over=SITE,
             permission="Sites.Read.All",
-            probe="sites/getAllSites?$top=1&$select=id",
+            probe="sites/{site_id}/lists?$top=1&$select=id",
             description="Items of every list (document libraries' files are library_items) with their fields, "
             "from per-list items/delta (id = list_id/item_id).",
             descriptions={"id": "list id/item id: one row per list item."},
@@ -1000,7 +1000,7 @@ ENTITIES: dict[str, Entity] = {
             reader="site_drives",
             over=SITE,
             permission="Sites.Read.All",
-            probe="sites/getAllSites?$top=1&$select=id",
+            probe="sites/{site_id}/drives?$select=id",
             description="Document libraries (drives) of every site and of every Microsoft 365 group "
             "(groups/{id}/drive), with their quota.",
             descriptions={"id": "Graph's drive id (b!...).", "name": "Name of the library (Documents, ...)."},
@@ -1024,7 +1024,7 @@ ENTITIES: dict[str, Entity] = {
             reader="library_delta",
             over=DRIVE,
             permission="Sites.Read.All",
-            probe="sites/getAllSites?$top=1&$select=id",
+            probe="sites/{site_id}/drives?$select=id",
             description="Files and folders of every site and group document library, from drive root delta "
             "(id = drive_id/item_id).",
             descriptions={

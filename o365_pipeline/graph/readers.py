@@ -951,57 +951,103 @@ def _parents_gone(ctx: ReadContext, column: str, parents: list[str], complete: b
         yield Forget(frozenset(gone))
 
 
+LIST_ITEM_PARAMS = {"$expand": "fields"}  # the items' column values
+PARENTS_PER_TASK = 20  # sites or drives per worker task: one $batch asks their first pages
+
+
+def _chunks(parents: Sequence[str]) -> list[list[str]]:
+    return [list(parents[i : i + PARENTS_PER_TASK]) for i in range(0, len(parents), PARENTS_PER_TASK)]
+
+
+def _first_pages(ctx: ReadContext, urls: Mapping[str, str]) -> dict[str, dict[str, Any] | GraphError]:
+    """The answers to ``urls`` (relative, by key) in one ``$batch`` on this thread; none for a single one (its
+    own request is as cheap)."""
+    keys = list(urls)
+    if len(keys) < 2:
+        return {}
+    return dict(zip(keys, ctx.client.batch([(urls[key], None) for key in keys]), strict=True))
+
+
+def _prefetch_new_streams(ctx: ReadContext, urls: Mapping[str, str]) -> None:
+    """First pages of the streams without a stored link (their first round), for :func:`delta_stream`."""
+    answers = _first_pages(ctx, {key: url for key, url in urls.items() if key not in ctx.links})
+    for key, answer in answers.items():
+        if not isinstance(answer, GraphError):
+            ctx.prefetched[key] = answer
+
+
 def read_list_items_delta(ctx: ReadContext) -> Iterator[Event]:
     """Per-list ``items/delta`` with the items' ``fields``, site by site (document libraries left out: their files
-    are library_items); a site the app may not read (403) is skipped."""
+    are library_items); a site the app may not read (403) is skipped. The lists of 20 sites, then the first pages
+    of their new streams, are asked one ``$batch`` each."""
     entity = ctx.entity
     sites = ctx.tenant.site_ids()
     listed: list[str] = []  # every list of every site read: the items of lists not among them are gone
     refused: list[str] = []
+    lists_query = {"$select": "id,list"}
+    ctx.parents.expect(len(sites))
 
-    def work(site: str) -> Iterator[Event]:
-        try:
-            lists = [
-                item["id"]
-                for page in ctx.client.iter_pages(f"sites/{site}/lists", params={"$select": "id,list"})
-                for item in page.get("value", [])
-                if (item.get("list") or {}).get("template") != "documentLibrary"
-            ]
-        except GraphError as exc:
-            if exc.status not in (403, 404):
-                raise
-            refused.append(site)
-            yield Skipped(site, exc.code)
-            return
-        listed.extend(lists)
-        for list_id in lists:
-            path = entity.path.format(site_id=site, list_id=list_id)
-            scope = {"site_id": site, "list_id": list_id}
-            yield from _child_stream(ctx, "list_id", list_id, path, {"$expand": "fields"}, scope)
+    def site_lists(site: str, first: dict[str, Any] | GraphError | None) -> list[str]:
+        if isinstance(first, GraphError):
+            raise first
+        pages = ctx.client.iter_pages(f"sites/{site}/lists", params=lists_query, first=first)
+        return [
+            item["id"]
+            for page in pages
+            for item in page.get("value", [])
+            if (item.get("list") or {}).get("template") != "documentLibrary"
+        ]
 
-    yield from fan_out(sites, work, workers=ctx.workers, count=ctx.parents, cancelled=ctx.client.cancelled)
+    def work(chunk: list[str]) -> Iterator[Event]:
+        firsts = _first_pages(ctx, {site: with_query(f"sites/{site}/lists", lists_query) for site in chunk})
+        lists: dict[str, list[str]] = {}
+        for site in chunk:
+            try:
+                lists[site] = site_lists(site, firsts.get(site))
+            except GraphError as exc:
+                if exc.status not in (403, 404):
+                    raise
+                refused.append(site)
+                ctx.parents.finish()
+                yield Skipped(site, exc.code)
+        paths = {key: entity.path.format(site_id=site, list_id=key) for site, ids in lists.items() for key in ids}
+        _prefetch_new_streams(ctx, {key: with_query(path, LIST_ITEM_PARAMS) for key, path in paths.items()})
+        for site, ids in lists.items():
+            listed.extend(ids)
+            for list_id in ids:
+                scope = {"site_id": site, "list_id": list_id}
+                yield from _child_stream(ctx, "list_id", list_id, paths[list_id], LIST_ITEM_PARAMS, scope)
+            ctx.parents.finish()
+
+    yield from fan_out(_chunks(sites), work, workers=ctx.workers, cancelled=ctx.client.cancelled)
     yield from _parents_gone(ctx, "list_id", listed, not refused and ctx.tenant.all_sites_listed())
 
 
 def read_library_delta(ctx: ReadContext) -> Iterator[Event]:
-    """Drive root delta of every site and group library (``deleted`` facets remove items; 410 restarts)."""
+    """Drive root delta of every site and group library (``deleted`` facets remove items; 410 restarts); the first
+    pages of 20 drives' first rounds are asked one ``$batch``."""
     entity = ctx.entity
+    params = _params(entity)
     libraries = ctx.tenant.libraries()
     for owner, code in libraries.refused.items():
         yield Skipped(owner, code)
     drives = [drive["id"] for drive in libraries.drives]
+    ctx.parents.expect(len(drives))
 
-    def work(drive: str) -> Iterator[Event]:
-        path = entity.path.format(drive_id=drive)
-        try:
-            yield from _child_stream(ctx, "drive_id", drive, path, _params(entity), {"drive_id": drive})
-        except GraphError as exc:
-            if exc.status not in (403, 404):
-                raise
-            yield Skipped(drive, exc.code)
+    def work(chunk: list[str]) -> Iterator[Event]:
+        paths = {drive: entity.path.format(drive_id=drive) for drive in chunk}
+        _prefetch_new_streams(ctx, {drive: with_query(path, params) for drive, path in paths.items()})
+        for drive in chunk:
+            try:
+                yield from _child_stream(ctx, "drive_id", drive, paths[drive], params, {"drive_id": drive})
+            except GraphError as exc:
+                if exc.status not in (403, 404):
+                    raise
+                yield Skipped(drive, exc.code)
+            ctx.parents.finish()
 
     yield from _parents_gone(ctx, "drive_id", drives, not libraries.refused and ctx.tenant.all_sites_listed())
-    yield from fan_out(drives, work, workers=ctx.workers, count=ctx.parents, cancelled=ctx.client.cancelled)
+    yield from fan_out(_chunks(drives), work, workers=ctx.workers, cancelled=ctx.client.cancelled)
 
 
 READERS: dict[ReaderName, Callable[[ReadContext], Iterator[Event]]] = {
