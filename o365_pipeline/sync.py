@@ -37,6 +37,7 @@ from .graph.errors import SchemaChangeError
 from .graph.folder_feed import FOLDER_TABLES
 from .graph.pacing import PacingSettings
 from .graph.readers import FOLDERS, unreadable_recheck_seconds
+from .graph.reports import report_period
 from .graph.source import EntityStats, SyncRun, o365_source
 from .shards import MAILBOX_ENTITIES, MAILBOX_SHARDS, Shard, concurrent_runs, share_of_budget
 
@@ -53,6 +54,7 @@ def make_client(auth: GraphCredentials, runs: int | None = None) -> GraphClient:
     ``runs``: the runs sharing the budget when the caller knows it (a Dagster run: its instance's run queue);
     ``O365_CONCURRENT_RUNS`` when set wins, as the operator's word."""
     unreadable_recheck_seconds()
+    report_period()
     return GraphClient(
         auth.endpoints().graph_root,
         lambda force_refresh: auth.get_token(force_refresh=force_refresh),

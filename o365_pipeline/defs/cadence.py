@@ -16,6 +16,7 @@ DEFAULT_CRONS: dict[str, str] = {
     "teams": "30 2 * * *",
     "bookings": "40 2 * * *",
     "audit": "50 2 * * *",
+    "reports": "0 7 * * *",  # usage reports: Microsoft computes them once a day
     "mail": "5 * * * *",
     "calendar": "25 * * * *",
     "files": "45 * * * *",

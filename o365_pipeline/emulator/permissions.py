@@ -53,6 +53,7 @@ _APPS = (
     "Directory.ReadWrite.All",
 )
 _DEVICES = ("Device.Read.All", "Device.ReadWrite.All", "Directory.Read.All", "Directory.ReadWrite.All")
+_REPORTS = ("Reports.Read.All",)
 
 ROUTE_PERMISSIONS: dict[str, tuple[str, ...]] = {
     **dict.fromkeys(("users", "users_delta", "users_count", "user"), _USERS),
@@ -118,6 +119,8 @@ ROUTE_PERMISSIONS: dict[str, tuple[str, ...]] = {
     ),
     "service_principal": _APPS,
     **dict.fromkeys(("devices", "devices_delta", "device"), _DEVICES),
+    # ---- usage reports ----
+    "reports": _REPORTS,
 }
 
 

@@ -314,6 +314,49 @@ class GraphClient:
         """GET one page or object."""
         return self.request("GET", path, **kwargs)
 
+    # ---- usage reports: a redirect to a download elsewhere --------------------------------------------------
+    def download(self, path: str) -> bytes:
+        """The file a Graph function redirects to (a usage report's CSV): Graph answers ``path`` with
+        ``302 Found`` and a short-lived pre-authenticated URL on another host, fetched WITHOUT the token (it
+        goes to the Graph root only, :meth:`url`).
+
+        Raises:
+            GraphError: Graph did not redirect, the link is not https, or the download failed.
+        """
+        try:
+            self.request("GET", path)
+        except GraphError as exc:
+            if exc.status not in (301, 302, 303, 307, 308) or not exc.location:
+                raise
+            return self._preauthenticated(exc.location, exc.path)
+        raise GraphError(200, "NotARedirect", "Graph answered with content, not a redirect to a download", path)
+
+    def _preauthenticated(self, url: str, where: str) -> bytes:
+        """GET a pre-authenticated download URL: no Authorization header; transient failures retried (the
+        client's one retry policy). Errors name the download host's code, never its URL (the URL is the
+        credential)."""
+        if urlsplit(url).scheme.lower() != "https":
+            raise GraphError(0, "InsecureDownload", f"the download link ({shown_origin(url)}) is not https", where)
+
+        def send() -> bytes | Verdict:
+            try:
+                with self._global:
+                    response = self._http.request("GET", url, headers={"Accept": "*/*"})
+                    content = response.content
+            except (httpx.TransportError, TransportError) as exc:
+                self.stats.add(requests=1)
+                return Verdict(GraphError(0, type(exc).__name__, "the download's connection failed", where), [None])
+            self.stats.add(requests=1, nbytes=len(content))
+            if response.status_code < 300:
+                return content
+            error = _error_from(response, content, where)
+            error.location = None
+            if response.status_code not in RETRY_STATUSES:
+                raise error
+            return Verdict(error, waits=[retry_after_seconds(response.headers.get("Retry-After"))])
+
+        return self._retrying(send)
+
     def relative(self, url: str) -> str | None:
         """``url`` relative to ``/v1.0`` (as ``$batch`` wants it), or None when it points elsewhere."""
         if url.startswith(self.base_url + "/"):

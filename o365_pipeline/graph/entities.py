@@ -10,8 +10,10 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Literal
 
-Strategy = Literal["delta", "cursor", "replace"]
-DataType = Literal["text", "bool", "bigint", "double", "timestamp", "json"]
+from .reports import report_columns, report_descriptions
+
+Strategy = Literal["delta", "cursor", "replace", "snapshot"]
+DataType = Literal["text", "bool", "bigint", "double", "timestamp", "json", "date"]
 PageSizeBy = Literal["top", "prefer"]
 # the functions of :data:`o365_pipeline.graph.readers.READERS`: how a round pages and fans out
 ReaderName = Literal[
@@ -36,6 +38,7 @@ ReaderName = Literal[
     "site_drives",
     "list_items_delta",
     "library_delta",
+    "report_snapshot",
 ]
 
 
@@ -76,7 +79,8 @@ class Entity:
         name: raw table name (snake_case plural, CONTRACT section 4).
         path: the collection path (for delta entities, the delta function path).
         workload: Dagster asset group (directory, mail, calendar, files, ...).
-        strategy: ``delta`` (deltaLink in dlt state), ``cursor`` (date ``$filter``) or ``replace``.
+        strategy: ``delta`` (deltaLink in dlt state), ``cursor`` (date ``$filter``), ``replace``, or ``snapshot``
+            (a usage report: one snapshot per report refresh date, a new date adds rows, the same date replaces).
         select: properties for ``$select`` (empty: Graph's default set).
         columns: scalar properties with their types, declared up front so the raw table always has them
             (dlt creates no column for a property that is null on every row).
@@ -106,6 +110,8 @@ class Entity:
             Dagster UI and the dbt sources file.
         list_keys: list properties whose entries keep only these keys (credentials: their ids and dates, never
             key bytes, secret text or hints, which Graph returns for a single object asked with ``$select``).
+        row_key: for a ``snapshot`` entity, the column naming a row within one refresh date (ids are
+            ``<refresh date>/<row_key>``).
     """
 
     name: str
@@ -129,6 +135,7 @@ class Entity:
     folder_table: str | None = None
     descriptions: Mapping[str, str] = field(default_factory=dict)
     list_keys: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    row_key: str | None = None
 
     @property
     def key_columns(self) -> tuple[str, ...]:
@@ -1115,6 +1122,54 @@ ENTITIES: dict[str, Entity] = {
                 "createdDateTime": "When the sign-in happened (UTC); the incremental cursor.",
                 "userPrincipalName": "Sign-in name used.",
             },
+        ),
+        # ---- usage reports -----------------------------------------------------------------------------
+        *(
+            Entity(
+                name=f"usage_{report}",
+                path=f"reports/{function}(period='D7')",  # the period: O365_REPORT_PERIOD
+                workload="reports",
+                strategy="snapshot",
+                reader="report_snapshot",
+                row_key=row_key,
+                permission="Reports.Read.All",
+                probe=f"reports/{function}(period='D7')",  # answers 302 to its download: readable
+                description=f"{label} (usage report CSV), one snapshot per report refresh date (O365_REPORT_PERIOD).",
+                columns=report_columns(report),
+                descriptions=report_descriptions(report),
+            )
+            for report, function, row_key, label in (
+                (
+                    "office365_active_user_detail",
+                    "getOffice365ActiveUserDetail",
+                    "user_principal_name",
+                    "Microsoft 365 active users: licences and last activity per workload",
+                ),
+                (
+                    "mailbox_usage_detail",
+                    "getMailboxUsageDetail",
+                    "user_principal_name",
+                    "Mailbox usage per user: items, storage, quotas",
+                ),
+                (
+                    "teams_user_activity_user_detail",
+                    "getTeamsUserActivityUserDetail",
+                    "user_principal_name",
+                    "Teams activity per user: messages, calls, meetings",
+                ),
+                (
+                    "onedrive_usage_account_detail",
+                    "getOneDriveUsageAccountDetail",
+                    "site_url",
+                    "OneDrive usage per account: files, storage",
+                ),
+                (
+                    "sharepoint_site_usage_detail",
+                    "getSharePointSiteUsageDetail",
+                    "site_id",
+                    "SharePoint site usage: files, page views, storage",
+                ),
+            )
         ),
     )
 }

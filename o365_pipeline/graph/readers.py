@@ -22,6 +22,7 @@ from .client import GraphClient
 from .entities import ENTITIES, Entity, ReaderName, permission_for
 from .errors import GraphError, MissingKeyError
 from .fanout import TaskCount, fan_out
+from .reports import REFRESH_DATE, csv_rows, report_period, with_period
 from .tenant import Tenant, TenantUser, selected_sites
 
 if TYPE_CHECKING:
@@ -1050,6 +1051,36 @@ def read_library_delta(ctx: ReadContext) -> Iterator[Event]:
     yield from fan_out(_chunks(drives), work, workers=ctx.workers, cancelled=ctx.client.cancelled)
 
 
+# ---- usage reports -------------------------------------------------------------------------------------
+
+SNAPSHOTS = "snapshots"  # resource state key: {refresh date: digest of the CSV loaded for it}
+SNAPSHOTS_KEPT = 400  # refresh dates remembered (a report a day: more than a year)
+
+
+def read_report_snapshot(ctx: ReadContext) -> Iterator[Event]:
+    """A usage report: its CSV (Graph redirects to a pre-authenticated download, fetched without the token)
+    as one snapshot of its refresh date. The same CSV again loads nothing; another CSV for a date already
+    loaded replaces that date's rows; a new date adds its rows beside the earlier dates' (history kept)."""
+    entity = ctx.entity
+    assert entity.row_key
+    path = with_period(entity.path, report_period())
+    data = ctx.client.download(path)
+    try:
+        rows = csv_rows(data, entity.columns, entity.row_key)
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise GraphError(200, "NotAReportCsv", f"the report download is not the CSV expected: {exc}", path) from None
+    known: dict[str, str] = dict(ctx.state.get(SNAPSHOTS) or {})
+    digest = hashlib.blake2b(data, digest_size=16).hexdigest()
+    for date in sorted({row[REFRESH_DATE] for row in rows}):
+        day = [shape(row) for row in rows if row[REFRESH_DATE] == date]
+        if known.get(date.isoformat()) == digest:
+            continue  # loaded already, unchanged
+        yield Rows(day)
+        yield Drop.unlisted({REFRESH_DATE: date}, {row["id"] for row in day})  # type: ignore[dict-item]
+        known[date.isoformat()] = digest
+    yield KeepState("state", SNAPSHOTS, dict(sorted(known.items())[-SNAPSHOTS_KEPT:]))
+
+
 READERS: dict[ReaderName, Callable[[ReadContext], Iterator[Event]]] = {
     "directory_delta": read_directory_delta,
     "members_delta": read_members_delta,
@@ -1072,4 +1103,5 @@ READERS: dict[ReaderName, Callable[[ReadContext], Iterator[Event]]] = {
     "site_drives": read_site_drives,
     "list_items_delta": read_list_items_delta,
     "library_delta": read_library_delta,
+    "report_snapshot": read_report_snapshot,
 }

@@ -18,7 +18,9 @@ def _permission_rows(text: str) -> dict[str, set[str]]:
     for line in section.splitlines():
         cells = line.split("|")
         if len(cells) >= 3 and cells[1].strip().startswith("`"):
-            rows[cells[1].strip().strip("`")] = set(re.findall(r"`([a-z_]+)`", cells[2]))
+            rows[cells[1].strip().strip("`")] = set(
+                re.findall(r"`([a-z0-9_]+)`", cells[2])
+            )  # digits: usage_office365_...
     return rows
 
 

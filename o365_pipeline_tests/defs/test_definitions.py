@@ -34,6 +34,7 @@ MARTS = (
     "mfa_coverage",
     "privileged_users",
     "app_credential_expiry",
+    "m365_adoption_daily",
 )
 
 

@@ -23,6 +23,7 @@ from o365_pipeline.config import PipelineConfig
 from o365_pipeline.emulator import EmulatorServer
 from o365_pipeline.emulator.core import GRAPH_KINDS, Emulator
 from o365_pipeline.emulator.router import Request, Response
+from o365_pipeline.graph.reports import HEADERS
 from o365_pipeline.sync import run_sync
 from o365_pipeline_tests.conftest import use_emulator
 
@@ -108,6 +109,9 @@ ROUTE_MODELS = {
 }
 NOT_ENTITIES = {"batch"}  # the $batch envelope: its inner answers are recorded and checked one by one
 COUNTS = {"users_count", "groups_count"}  # /$count answers a number as text/plain, no model
+# usage reports answer 302 to a CSV download (no JSON, no model): checked against the documented columns
+REPORT, DOWNLOAD = "reports", "report_download"
+CSV_ROUTES = {REPORT, DOWNLOAD}
 # The other GET routes, with ids from earlier answers: {u} a readable mailbox, {g} a group, {t} a team, {p} a plan,
 # {b} a Bookings business, {d} the mailbox's drive, {m} a message, {c} a contact folder, {a} an application with a
 # certificate (asked for its key bytes), {e} a service principal (enterprise app), {v} a device.
@@ -158,6 +162,7 @@ class Answer:
     path: str
     query: tuple[tuple[str, str], ...]
     body: bytes
+    location: str = ""
 
 
 @pytest.fixture(scope="module")
@@ -170,6 +175,9 @@ def answers(tmp_path_factory: pytest.TempPathFactory) -> Iterator[list[Answer]]:
         route = req.route
         if route is not None and route.kind in ("directory", "outlook", "graph") and resp.status == 200:
             seen.append(Answer(route.name, req.path, tuple(sorted(req.query.items())), resp.body))
+        elif route is not None and route.name in CSV_ROUTES and resp.status in (200, 302):
+            location = dict(resp.headers).get("Location", "")
+            seen.append(Answer(route.name, req.path, (), resp.body, location))
 
     with (
         EmulatorServer(seed=3, scale="small", state_dir=tmp / "emulator") as emulator,
@@ -180,7 +188,7 @@ def answers(tmp_path_factory: pytest.TempPathFactory) -> Iterator[list[Answer]]:
         run_sync(O365Auth.from_env(), PipelineConfig.from_env())
         firsts = {}
         for a in seen:  # each route's first request that opens a round (no paging token), if it had a $select
-            if a.route not in NOT_ENTITIES and not {"$skiptoken", "$deltatoken"} & dict(a.query).keys():
+            if a.route not in NOT_ENTITIES | CSV_ROUTES and not {"$skiptoken", "$deltatoken"} & dict(a.query).keys():
                 firsts.setdefault(a.route, a)
         headers = {"Authorization": f"Bearer {get_token(emulator)}"}
         with httpx.Client(base_url=emulator.base_url, verify=tls(emulator), headers=headers, timeout=60) as c:
@@ -227,22 +235,23 @@ def _ask_other_routes(c: httpx.Client, seen: list[Answer]) -> None:
 
 
 def test_every_answer_the_pipeline_reads_is_graph_v1(answers: list[Answer]) -> None:
-    routes = {a.route for a in answers} - NOT_ENTITIES
+    asked = {a.route for a in answers}
+    routes = asked - NOT_ENTITIES - CSV_ROUTES
     unmapped = routes - ROUTE_MODELS.keys()
     assert not unmapped, f"routes without a v1.0 model in ROUTE_MODELS: {sorted(unmapped)}"
     graph_gets = {r.name for r in Emulator().router.routes if r.method == "GET" and r.kind in GRAPH_KINDS}
-    assert graph_gets - COUNTS - routes == set(), "Graph GET routes no answer was checked of (add to OTHER_ROUTES)"
+    assert graph_gets - COUNTS - asked == set(), "Graph GET routes no answer was checked of (add to OTHER_ROUTES)"
     report = Report()
     items = 0
     for a in answers:
-        if a.route in NOT_ENTITIES:
+        if a.route in NOT_ENTITIES | CSV_ROUTES:
             continue
         body = orjson.loads(a.body)
         values = body["value"] if isinstance(body.get("value"), list) else [body]
         for i, item in enumerate(values):
             check_object(model(a.route), item, report, f"{a.route} {a.path}[{i}]")
         items += len(values)
-    answered = len([a for a in answers if a.route not in NOT_ENTITIES])
+    answered = len([a for a in answers if a.route not in NOT_ENTITIES | CSV_ROUTES])
     print(
         f"\nconformance: {len(routes)} routes, {answered} answers, {items} items, "
         f"{len(report.properties)} distinct properties of {len({c for c, _ in report.properties})} types, "
@@ -271,3 +280,17 @@ def test_the_check_fails_on_undeclared_properties_types_and_enum_values() -> Non
         "@odata.type '#microsoft.graph.madeUp' is not Attachment or a type derived from it",
     }
     assert ("FileAttachment", "contentBytes") in report.properties  # the derived type's own properties
+
+
+def test_usage_reports_redirect_elsewhere_to_csvs_with_the_documented_columns(answers: list[Answer]) -> None:
+    redirects = [a for a in answers if a.route == REPORT]
+    csvs = [a.body for a in answers if a.route == DOWNLOAD]
+    assert len(redirects) == len(csvs) == len(HEADERS)  # each report asked once, each download fetched once
+    for a in redirects:
+        assert a.body == b"" and a.location.startswith("https://localhost:"), a  # another origin than 127.0.0.1
+    documented = {",".join(columns) for columns in HEADERS.values()}  # the docs' column lists, in order
+    served = set()
+    for body in csvs:
+        assert body.startswith(b"\xef\xbb\xbf")  # UTF-8 with a byte order mark, as Graph's CSVs are
+        served.add(body[3:].split(b"\r\n", 1)[0].decode())
+    assert served == documented

@@ -94,7 +94,7 @@ def _readme_rows() -> dict[str, list[str]]:
 
 
 def test_the_readme_lists_every_raw_table_as_the_catalogue_reads_it() -> None:
-    incremental = {"delta": "delta", "replace": "replace"}
+    incremental = {"delta": "delta", "replace": "replace", "snapshot": "report snapshot"}
     expected = {
         name: [
             entity.path,
