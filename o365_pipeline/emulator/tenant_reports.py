@@ -20,8 +20,8 @@ import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
-from .workload_directory import Directory, GroupRef, UserRef
-from .workload_kit import TENANT_EPOCH, guid, rng_for, upn_slug
+from .workload_directory import Directory, UserRef
+from .workload_kit import TENANT_EPOCH, rng_for, upn_slug
 
 # Microsoft's reports lag the day by about two days
 FIRST_REFRESH_DATE = TENANT_EPOCH.date() - dt.timedelta(days=2)
@@ -143,6 +143,17 @@ UPN = "User Principal Name"
 
 
 @dataclass(frozen=True)
+class SiteRef:
+    """A SharePoint site as the site usage report sees it: its collection id (the GUID in the middle of Graph's
+    ``host,collection id,web id`` site id), address, name and whether it is a group's team site."""
+
+    collection_id: str
+    url: str
+    display_name: str
+    group: bool
+
+
+@dataclass(frozen=True)
 class Report:
     """One usage report: its Graph function, raw table, CSV columns and the column naming a row."""
 
@@ -191,8 +202,9 @@ def _day(date: dt.date | None) -> str:
 class UsageReports:
     """The five usage reports of one tenant: the current refresh date of each, frozen snapshots, downloads."""
 
-    def __init__(self, directory: Directory, tenant_name: str) -> None:
+    def __init__(self, directory: Directory, tenant_name: str, sites: Callable[[], list[SiteRef]]) -> None:
         self.directory = directory
+        self.sites = sites
         self.seed = directory.seed
         self.tenant_name = tenant_name
         self.concealed = False
@@ -378,36 +390,28 @@ class UsageReports:
             }
 
     def _sites(self, date: dt.date) -> Iterator[Row]:
-        prefix = self.directory.domain.split(".")[0]
         users = self._users()
-        groups: list[GroupRef | None] = [None, *sorted((g for g in self.directory.groups() if g.unified), key=_gid)]
-        for group in groups:
-            key = group.id if group else "root"
-            rng = rng_for(self.seed, "site-usage", date.isoformat(), key)
-            owner = users[rng_for(self.seed, "site-owner", key).randrange(len(users))] if users else None
+        for site in sorted(self.sites(), key=lambda s: s.collection_id):
+            rng = rng_for(self.seed, "site-usage", date.isoformat(), site.collection_id)
+            owner = users[rng_for(self.seed, "site-owner", site.collection_id).randrange(len(users))] if users else None
             files = rng.randrange(0, 2_000)
-            url = f"https://{prefix}.sharepoint.com" + (f"/sites/{group.mail_nickname}" if group else "")
             yield {
                 "Report Refresh Date": date.isoformat(),
-                "Site Id": guid(self.seed, "site", key),
-                "Site URL": self._name(url),
-                "Owner Display Name": self._name(group.display_name + " Owners" if group else "System Account"),
+                "Site Id": site.collection_id,
+                "Site URL": self._name(site.url),
+                "Owner Display Name": self._name(site.display_name + " Owners" if site.group else "System Account"),
                 "Is Deleted": "False",
-                "Last Activity Date": _day(self._last(date, key, "SharePoint", active=0.8)),
+                "Last Activity Date": _day(self._last(date, site.collection_id, "SharePoint", active=0.8)),
                 "File Count": str(files),
                 "Active File Count": str(rng.randrange(0, files + 1)),
                 "Page View Count": str(rng.randrange(0, 3_000)),
                 "Visited Page Count": str(rng.randrange(0, 300)),
                 "Storage Used (Byte)": str(files * rng.randrange(10_000, 3_000_000)),
                 "Storage Allocated (Byte)": str(27_487_790_694_400),
-                "Root Web Template": "Group" if group else "Team Site",
-                "Owner Principal Name": self._name(owner.user_principal_name) if owner and group else "",
+                "Root Web Template": "Group" if site.group else "Communication Site",
+                "Owner Principal Name": self._name(owner.user_principal_name) if owner and site.group else "",
                 "Report Period": "7",
             }
-
-
-def _gid(group: GroupRef) -> str:
-    return group.id
 
 
 def _iso_duration(seconds: int) -> str:

@@ -297,7 +297,7 @@ DESCRIPTIONS: dict[str, str] = {
     "has_other_action": "Whether the user was active in Teams other than by messages, calls and meetings.",
     "is_licensed": "Whether the user holds a Teams licence.",
     "site_url": "Address of the OneDrive or SharePoint site; a hash when the tenant conceals site names.",
-    "site_id": "SharePoint's id of the site (a GUID, never concealed).",
+    "site_id": "The site collection's GUID (never concealed): the middle part of sites.id (host,collection,web).",
     "owner_display_name": "Name of the site's owner; a hash when names are concealed.",
     "owner_principal_name": "Sign-in name of the site's owner; a hash when names are concealed.",
     "file_count": "Files stored in the site or drive.",

@@ -22,8 +22,8 @@ from urllib.parse import urlsplit
 import orjson
 
 from ..router import GraphError, Request, Response
-from ..tenant_reports import PERIODS, REPORTS, UsageReports
-from ..workloads import CoreDirectoryView
+from ..tenant_reports import PERIODS, REPORTS, SiteRef, UsageReports
+from ..workloads import CoreDirectoryView, workloads_for
 
 if TYPE_CHECKING:
     from ..core import Emulator
@@ -41,7 +41,15 @@ def reports_for(emu: Emulator) -> UsageReports:
         if found is None:
             org = emu.directory.organization.items
             name = next((str(o.get("displayName")) for o in org.values()), "Contoso")
-            found = _BY_EMULATOR[emu] = UsageReports(CoreDirectoryView(emu.directory), name)
+            store = workloads_for(emu).sites
+
+            def sites() -> list[SiteRef]:  # the tenant's SharePoint sites (personal OneDrive sites are not listed)
+                return [
+                    SiteRef(s.id.split(",")[1], s.web_url, s.display_name, s.group_id is not None)
+                    for s in store.sites()
+                ]
+
+            found = _BY_EMULATOR[emu] = UsageReports(CoreDirectoryView(emu.directory), name, sites)
         return found
 
 
