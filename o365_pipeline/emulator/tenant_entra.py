@@ -185,8 +185,9 @@ class EntraGovernance:
                 return methods
         return ()
 
-    def registration(self, user: dict[str, Any]) -> JsonDict:
-        """The user's row of reports/authenticationMethods/userRegistrationDetails."""
+    def registration(self, user: dict[str, Any], admins: set[str] | None = None) -> JsonDict:
+        """The user's row of reports/authenticationMethods/userRegistrationDetails (``admins``: the ids holding a
+        role, when the caller has them at hand)."""
         methods = self.methods(user)
         mfa = any(m not in NOT_MFA for m in methods)
         sspr = bool(methods)
@@ -206,7 +207,7 @@ class EntraGovernance:
             "userPrincipalName": user["userPrincipalName"],
             "userDisplayName": user["displayName"],
             "userType": "member" if member else "guest",
-            "isAdmin": self.is_admin(user["id"]),
+            "isAdmin": user["id"] in admins if admins is not None else self.is_admin(user["id"]),
             "isSsprRegistered": sspr,
             "isSsprEnabled": member,
             "isSsprCapable": sspr and member,
@@ -222,7 +223,8 @@ class EntraGovernance:
 
     def registrations(self) -> list[JsonDict]:
         """Every live user's registration details, in the directory's order."""
-        return [self.registration(u) for u in list(self.directory.users.items.values())]
+        admins = {a["principalId"] for a in self.live_assignments()}
+        return [self.registration(u, admins) for u in list(self.directory.users.items.values())]
 
     def mutate_registrations(self, op: str, count: int, rng: random.Random, ticks: int) -> list[str]:
         """update: a user registers the Authenticator app (or, having it, removes every method)."""
