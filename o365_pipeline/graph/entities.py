@@ -6,9 +6,12 @@ Adding an entity is adding a row here (plus tests), not a module. Paths are Grap
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
+
+if TYPE_CHECKING:
+    from .tenant import Tenant
 
 from .reports import report_columns, report_descriptions
 
@@ -32,6 +35,7 @@ ReaderName = Literal[
     "plan_tasks",
     "team_list",
     "business_list",
+    "parent_list",
     # ---- sharepoint ----
     "sites",
     "site_list",
@@ -51,23 +55,38 @@ class ParentKind:
         placeholder: the parent's id in the entity's path (``{user_id}``); ``None`` for the tenant.
         key_columns: the raw table's primary key (a mailbox's items are unique per mailbox only).
         unit: what progress lines count the parents in (``12/40 mailboxes``); ``None``: not counted.
+        lister: lists the parents' ids through the sync's :class:`~o365_pipeline.graph.tenant.Tenant` (which
+            lists each kind once per sync); ``None`` for the tenant.
     """
 
     name: str
     placeholder: str | None
     key_columns: tuple[str, ...]
     unit: str | None
+    lister: Callable[[Tenant], list[str]] | None = field(default=None, repr=False, compare=False)
+
+    def parent_ids(self, tenant: Tenant) -> list[str]:
+        """The ids of this kind's parents (the values of :attr:`placeholder`), listed once per sync.
+
+        Raises:
+            ValueError: for the tenant itself, which is no parent to list.
+        """
+        if self.lister is None:
+            raise ValueError(f"the {self.name} parent kind has no parents to list")
+        return self.lister(tenant)
 
 
 TENANT = ParentKind("tenant", None, ("id",), None)
-MAILBOX = ParentKind("mailbox", "user_id", ("user_id", "id"), "mailboxes")
-GROUP = ParentKind("group", "group_id", ("id",), "groups")  # Microsoft 365 groups
-PLAN = ParentKind("plan", "plan_id", ("id",), "plans")
-TEAM = ParentKind("team", "team_id", ("id",), "teams")
-BUSINESS = ParentKind("business", "business_id", ("id",), "businesses")
+MAILBOX = ParentKind(
+    "mailbox", "user_id", ("user_id", "id"), "mailboxes", lambda tenant: [u.id for u in tenant.users_for_content()]
+)
+GROUP = ParentKind("group", "group_id", ("id",), "groups", lambda tenant: tenant.unified_group_ids())  # Microsoft 365
+PLAN = ParentKind("plan", "plan_id", ("id",), "plans", lambda tenant: tenant.plan_ids())
+TEAM = ParentKind("team", "team_id", ("id",), "teams", lambda tenant: tenant.team_ids())
+BUSINESS = ParentKind("business", "business_id", ("id",), "businesses", lambda tenant: tenant.business_ids())
 # SharePoint: a site's lists are streams within it (as a mailbox's folders); a document library is a drive
-SITE = ParentKind("site", "site_id", ("id",), "sites")
-DRIVE = ParentKind("drive", "drive_id", ("id",), "drives")
+SITE = ParentKind("site", "site_id", ("id",), "sites", lambda tenant: tenant.site_ids())
+DRIVE = ParentKind("drive", "drive_id", ("id",), "drives", lambda tenant: [d["id"] for d in tenant.libraries().drives])
 PARENT_KINDS: tuple[ParentKind, ...] = (TENANT, MAILBOX, GROUP, PLAN, TEAM, BUSINESS, SITE, DRIVE)
 
 
@@ -813,7 +832,7 @@ ENTITIES: dict[str, Entity] = {
             path="groups/{group_id}/planner/plans",
             workload="planner",
             strategy="replace",
-            reader="group_list",
+            reader="parent_list",
             over=GROUP,
             permission="Tasks.Read.All",
             probe="groups?$top=1&$select=id",
@@ -826,7 +845,7 @@ ENTITIES: dict[str, Entity] = {
             path="planner/plans/{plan_id}/tasks",
             workload="planner",
             strategy="replace",
-            reader="plan_tasks",
+            reader="parent_list",
             over=PLAN,
             permission="Tasks.Read.All",
             probe="groups?$top=1&$select=id",
@@ -856,7 +875,7 @@ ENTITIES: dict[str, Entity] = {
             path="groups/{group_id}/conversations",
             workload="teams",
             strategy="replace",
-            reader="group_list",
+            reader="parent_list",
             over=GROUP,
             permission="Group.Read.All",
             probe="groups?$top=1&$select=id",
@@ -883,7 +902,7 @@ ENTITIES: dict[str, Entity] = {
             path="teams/{team_id}/channels",
             workload="teams",
             strategy="replace",
-            reader="team_list",
+            reader="parent_list",
             over=TEAM,
             permission="Channel.ReadBasic.All",
             probe="teams?$top=1",
@@ -913,7 +932,7 @@ ENTITIES: dict[str, Entity] = {
                 path=f"solutions/bookingBusinesses/{{business_id}}/{path}",
                 workload="bookings",
                 strategy="replace",
-                reader="business_list",
+                reader="parent_list",
                 over=BUSINESS,
                 permission="Bookings.Read.All",
                 probe="solutions/bookingBusinesses",

@@ -859,24 +859,14 @@ def _children(
     return fan_out(parents, work, workers=ctx.workers, count=ctx.parents, cancelled=ctx.client.cancelled)
 
 
-def read_group_list(ctx: ReadContext) -> Iterator[Event]:
-    """A collection under every Microsoft 365 group (plans, conversations)."""
-    return _children(ctx, ctx.tenant.unified_group_ids(), "group_id", "group_id")
-
-
-def read_plan_tasks(ctx: ReadContext) -> Iterator[Event]:
-    """Tasks of every plan of every Microsoft 365 group."""
-    return _children(ctx, ctx.tenant.plan_ids(), "plan_id", "plan_id")
-
-
-def read_team_list(ctx: ReadContext) -> Iterator[Event]:
-    """A collection under every team (channels)."""
-    return _children(ctx, ctx.tenant.team_ids(), "team_id", "team_id")
-
-
-def read_business_list(ctx: ReadContext) -> Iterator[Event]:
-    """A collection under every Bookings business."""
-    return _children(ctx, ctx.tenant.business_ids(), "business_id", "business_id")
+def read_parent_list(ctx: ReadContext) -> Iterator[Event]:
+    """A collection under every parent of the entity's kind (``over``: plans and conversations of each Microsoft 365
+    group, tasks of each plan, channels of each team, the Bookings collections of each business), each row keyed
+    by its parent's id (the column named as the path's placeholder)."""
+    kind = ctx.entity.over
+    if kind.placeholder is None:
+        raise ValueError(f"{ctx.entity.name}: a parent_list entity fans out over parents, not the tenant")
+    return _children(ctx, kind.parent_ids(ctx.tenant), kind.placeholder, kind.placeholder)
 
 
 # ---- sharepoint: sites, lists, list items, site and group document libraries -------------------------
@@ -1093,10 +1083,12 @@ READERS: dict[ReaderName, Callable[[ReadContext], Iterator[Event]]] = {
     "drive_delta": read_drive_delta,
     "mailbox_list": read_mailbox_list,
     "attachments": read_attachments,
-    "group_list": read_group_list,
-    "plan_tasks": read_plan_tasks,
-    "team_list": read_team_list,
-    "business_list": read_business_list,
+    "parent_list": read_parent_list,
+    # the same reader under the names the rows used before it was one (kept so rows using them keep working)
+    "group_list": read_parent_list,
+    "plan_tasks": read_parent_list,
+    "team_list": read_parent_list,
+    "business_list": read_parent_list,
     # ---- sharepoint ----
     "sites": read_sites,
     "site_list": read_site_list,
