@@ -34,9 +34,11 @@ def assert_tables_equal_truth(emulator: EmulatorServer) -> None:
 
 
 def build_mart(target: Path) -> list[tuple]:
-    """dbt build of app_credential_expiry and what it feeds on; its rows (credential_key, days_left, is_expired)."""
+    """``dbt run`` of app_credential_expiry and what it feeds on; its rows (owner, kind, key id, days left, expired).
+
+    The models only: their unit and data tests run in every full ``dbt build`` (the end-to-end and Postgres tests)."""
     done = subprocess.run(
-        [DBT_EXECUTABLE, "build", "--select", "+app_credential_expiry", "stg_graph__devices", "--profiles-dir", "."]
+        [DBT_EXECUTABLE, "run", "--select", "+app_credential_expiry", "stg_graph__devices", "--profiles-dir", "."]
         + ["--target-path", str(target), *dbt_vars()],
         cwd=dbt_project.project_dir,
         capture_output=True,
