@@ -1,10 +1,12 @@
 """SharePoint sites of the emulated tenant: sites, their lists and list items, and their document libraries.
 
 Sites: the root site, a few communication sites (their number follows the scale) and the team site of every
-live Microsoft 365 group. Every site has a ``Documents`` library (a drive: the group's drive for a group site)
-and one to three generic lists holding a few items each. Library files live in a `LibraryStore` (the OneDrive
-store's delta machinery, one drive per library); list items have their own change log, so ``items/delta``
-returns a full round, then the items changed since a token (deleted ones with the ``deleted`` facet).
+live Microsoft 365 group; ``getAllSites`` lists every licensed user's OneDrive site too (``isPersonalSite``: its
+drive is the OneDrive store's, and the emulator models no lists in it). Every SharePoint site has a ``Documents``
+library (a drive: the group's drive for a group site) and one to three generic lists holding a few items each.
+Library files live in a `LibraryStore` (the OneDrive store's delta machinery, one drive per library); list items
+have their own change log, so ``items/delta`` returns a full round, then the items changed since a token (deleted
+ones with the ``deleted`` facet).
 
 ``Sites.Selected``: an app holding only that permission reads the sites granted to it (``grant``, the
 ``/_emulator/site_grants`` admin route; Graph's ``POST /sites/{id}/permissions``) and gets 403 ``accessDenied``
@@ -27,7 +29,7 @@ from .odata import SeqClock
 from .router import GraphError
 from .tenant_files import DriveStore, drive_id_for
 from .workload_directory import Directory, GroupRef, UserRef
-from .workload_kit import EPOCH_TICKS, TICKS_PER_SECOND, JsonDict, fmt_ticks, guid, rng_for
+from .workload_kit import EPOCH_TICKS, TICKS_PER_SECOND, JsonDict, fmt_ticks, guid, rng_for, upn_slug
 
 DAY = 86400 * TICKS_PER_SECOND
 COMMUNICATION_SITES = (
@@ -81,6 +83,7 @@ class Site:
     modified: int
     group_id: str | None = None
     root: bool = False
+    personal: bool = False  # a user's OneDrive site: listed by getAllSites, its drive is read as drive_items
 
 
 @dataclass(frozen=True)
@@ -237,12 +240,32 @@ class SiteStore:
             self._sites = (version, out)
         return out
 
+    def personal_sites(self) -> list[Site]:
+        """The OneDrive site of every licensed user (``getAllSites`` lists them, ``isPersonalSite`` true)."""
+        host = self.host.replace(".sharepoint.com", "-my.sharepoint.com")
+        out = []
+        for user in sorted(self.directory.users(), key=lambda u: u.id):
+            if user.licensed:
+                key = f"personal:{user.id}"
+                url = f"https://{host}/personal/{upn_slug(user.user_principal_name)}"
+                site = self._site(key, upn_slug(user.user_principal_name), user.display_name, url, None, False)
+                out.append(replace(site, id=f"{host},{site.id.split(',', 1)[1]}", personal=True, description=""))
+        return out
+
+    def all_sites(self) -> list[Site]:
+        """What ``getAllSites`` lists: the SharePoint sites, then the users' OneDrive sites."""
+        return [*self.sites(), *self.personal_sites()]
+
     def site(self, key: str) -> Site | None:
-        """A site by id (or ``root``), or None."""
+        """A SharePoint site by id (or ``root``), or None (a OneDrive site: ``personal_site``)."""
         found = self.sites()
         if key == "root":
             return found[0]
         return next((s for s in found if s.id.lower() == key.lower()), None)
+
+    def personal_site(self, key: str) -> Site | None:
+        """A user's OneDrive site by id, or None."""
+        return next((s for s in self.personal_sites() if s.id.lower() == key.lower()), None)
 
     def group_site(self, group_id: str) -> Site | None:
         """The team site of a Microsoft 365 group, or None."""
@@ -258,7 +281,7 @@ class SiteStore:
             "webUrl": site.web_url,
             "createdDateTime": fmt_ticks(site.created, 0),
             "lastModifiedDateTime": fmt_ticks(site.modified, 0),
-            "isPersonalSite": False,
+            "isPersonalSite": site.personal,
             "siteCollection": {"hostname": self.host},
         }
         if site.root:
@@ -445,10 +468,9 @@ class SiteStore:
     # -- truth and mutation -----------------------------------------------------------------
     def truth(self) -> dict[str, list[str]]:
         """Truth ids of every SharePoint table."""
-        sites = self.sites()
         out: dict[str, list[str]] = {"sites": [], "site_lists": [], "site_drives": [], "list_items": []}
-        for site in sites:
-            out["sites"].append(site.id)
+        out["sites"] = [site.id for site in self.all_sites()]
+        for site in self.sites():
             for lst in self.lists(site):
                 out["site_lists"].append(lst.id)
                 if lst.library:

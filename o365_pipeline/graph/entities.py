@@ -955,8 +955,8 @@ ENTITIES: dict[str, Entity] = {
             reader="sites",
             permission="Sites.Read.All",
             probe="sites/{site_id}?$select=id",
-            description="Every SharePoint site of the tenant (communication and group team sites), from "
-            "sites/getAllSites; with Sites.Selected, the sites named in O365_SITES.",
+            description="Every site of the tenant (communication sites, group team sites and users' OneDrive "
+            "sites, isPersonalSite), from sites/getAllSites; with Sites.Selected, the sites named in O365_SITES.",
             descriptions={
                 "id": "Graph's site id: hostname,site collection id,web id.",
                 "name": "URL name of the site (the last segment of its address; empty for the root site).",

@@ -181,7 +181,7 @@ PROPERTIES: dict[str, str] = {
     "item_id": "The item's own id within its list or drive (list items are numbered 1, 2, ... per list).",
     "drive_id": "The document library (site_drives.id) the item belongs to.",
     "group_id": "The Microsoft 365 group (groups.id) whose drive it is; empty for a site that is not a group's.",
-    "isPersonalSite": "Whether it is a user's OneDrive site (those are read as drive_items).",
+    "isPersonalSite": "Whether it is a user's OneDrive site (its files are drive_items; its lists are not read).",
     "root": "Set ({}) on the tenant's root site only.",
     "list": "List settings (JSON: template such as genericList or documentLibrary, hidden, contentTypesEnabled).",
     "fields": "The item's column values (JSON object keyed by the list's internal column names: Title, ...).",

@@ -146,12 +146,14 @@ class Tenant:
     # ---- sharepoint ------------------------------------------------------------------------------------
 
     def site_ids(self) -> list[str]:
-        """Ids of every site (``sites/getAllSites``); when Graph refuses that (an app holding ``Sites.Selected``
+        """Ids of every SharePoint site (``sites/getAllSites`` without users' OneDrive sites, read as
+        drive_items); when Graph refuses that (an app holding ``Sites.Selected``
         only cannot list sites), the sites of ``O365_SITES``, else the 403 is raised."""
 
         def compute() -> tuple[list[str], bool]:
             try:
-                return [site["id"] for site in self._all("sites/getAllSites", {"$select": "id"})], True
+                listed = self._all("sites/getAllSites", {"$select": "id,isPersonalSite"})
+                return [site["id"] for site in listed if not site.get("isPersonalSite")], True
             except GraphError as exc:
                 configured = selected_sites()
                 if exc.status != 403 or not configured:

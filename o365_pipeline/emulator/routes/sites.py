@@ -65,13 +65,18 @@ def register(emu: Emulator) -> None:
     def all_sites(req: Request) -> Response:
         if not store.reads_all(req.claims or {}):  # Sites.Selected cannot enumerate sites (nor can Files.Read.All)
             raise GraphError(403, "accessDenied", "Access denied")
-        items = [store.render_site(site) for site in store.sites()]
+        items = [store.render_site(site) for site in store.all_sites()]
         return render_list(
             req, emu, scope="sites", items=items, shape=SITE, context=CTX + "sites", default=200, maximum=999
         )
 
     @r.graph("GET", rf"/sites/(?P<site>{SEG})", name="site", kind="graph")
     def site(req: Request) -> Response:
+        personal = store.personal_site(req.params["site"])
+        if personal is not None:  # a OneDrive site (getAllSites lists them): no Sites.Selected grant reaches it
+            if not store.reads_all(req.claims or {}):
+                raise GraphError(403, "accessDenied", "Access denied")
+            return render_entity(req, store.render_site(personal), SITE, CTX + "sites/$entity")
         return render_entity(req, store.render_site(site_or_404(req)), SITE, CTX + "sites/$entity")
 
     @r.graph("GET", rf"/sites/(?P<site>{SEG})/lists", name="site_lists", kind="graph")
