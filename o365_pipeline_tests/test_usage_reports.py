@@ -12,6 +12,8 @@ from pathlib import Path
 import duckdb
 import pytest
 
+from o365_pipeline.auth import O365Auth
+from o365_pipeline.auth.connection_check import Probe, run_connection_check
 from o365_pipeline.emulator import EmulatorServer
 from o365_pipeline.emulator.router import Request, Response
 from o365_pipeline.graph.entities import ENTITIES
@@ -164,3 +166,29 @@ def test_the_report_period_setting(tenant: EmulatorServer, tmp_path: Path) -> No
     assert month.returncode == 0, month.stderr[-2000:]
     periods = stored(tmp_path / "month", "select distinct report_period from o365_raw.usage_mailbox_usage_detail")
     assert periods == [(30,)]
+
+
+def test_test_connection_and_sync_name_reports_read_all_when_graph_refuses_a_report(
+    tenant: EmulatorServer, tmp_path: Path
+) -> None:
+    probes = [Probe(name, ENTITIES[name].probe, ENTITIES[name].permission) for name in REPORTS]
+    lines: list[str] = []
+    assert run_connection_check(O365Auth.from_env(tenant.env()), probes, out=lines.append) == 0
+    assert lines[1:] == [
+        *(f"{name}: readable" for name in REPORTS),
+        "ok: token obtained and Graph answered; 5 of 5 entities readable",
+    ]
+
+    forbidden = {"error": {"code": "Forbidden", "message": "Missing role permissions on the request."}}
+    tenant.emu.inject.set([{"path": r"^/v1\.0/reports/getMailboxUsageDetail", "status": 403, "body": forbidden}])
+    try:
+        lines.clear()
+        run_connection_check(O365Auth.from_env(tenant.env()), probes, out=lines.append)
+        assert "usage_mailbox_usage_detail: missing permission Reports.Read.All" in lines
+        refused = sync(tenant, tmp_path)
+    finally:
+        tenant.emu.inject.set([])
+    assert refused.returncode == 1
+    last = refused.stderr.strip().splitlines()[-1]
+    assert "usage_mailbox_usage_detail needs the Graph permission Reports.Read.All" in last, last
+    assert snapshots(tmp_path, "usage_teams_user_activity_user_detail")  # the other reports loaded
