@@ -48,9 +48,10 @@ def use_emulator(emulator: EmulatorServer, tmp_path: Path, monkeypatch: pytest.M
     return env
 
 
-def truth(emulator: EmulatorServer) -> dict[str, dict]:
-    """The emulator's current tenant state per raw table: count and ids digest."""
-    response = admin(emulator, "GET", "truth")
+def truth(emulator: EmulatorServer, id_type: str = "immutable") -> dict[str, dict]:
+    """The emulator's current tenant state per raw table: count and ids digest (Outlook items' ids in ``id_type``:
+    immutable, what the pipeline stores by default, or regular)."""
+    response = admin(emulator, "GET", f"truth?idType={id_type}")
     response.raise_for_status()
     return response.json()["entities"]
 
@@ -80,8 +81,8 @@ def raw_ids(table: str) -> tuple[list[str], list[str]]:
         return bare, keyed
 
 
-def assert_equals_truth(emulator: EmulatorServer) -> None:
-    for table, expected in truth(emulator).items():
+def assert_equals_truth(emulator: EmulatorServer, id_type: str = "immutable") -> None:
+    for table, expected in truth(emulator, id_type).items():
         assert table in ENTITIES, f"the emulator serves {table} but no entity reads it"
         bare, keyed = raw_ids(table)
         assert len(keyed) == len(set(keyed)), f"{table}: duplicate keys"

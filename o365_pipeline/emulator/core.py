@@ -20,7 +20,7 @@ from . import permissions
 from .identity import APP_ROLES, IdentityProvider
 from .inject import Injector
 from .latency import Latency, LatencyModel, items_in
-from .odata import SeqClock, TokenCodec, dumps, error_body
+from .odata import IMMUTABLE, SeqClock, TokenCodec, dumps, error_body
 from .router import GRAPH_PREFIX, GraphError, RawError, Request, Response, Route, Router
 from .scales import get_scale
 from .tenant import Directory
@@ -75,7 +75,8 @@ class Emulator:
     def add_truth(self, table: str, fn: TruthFn) -> None:
         """Register the id source of a raw table for /_emulator/truth (per-user ids as 'user_id/id').
 
-        fn may also return a ready {"count", "ids_sha256"} dict (e.g. memoized while nothing changed).
+        fn may also return a ready {"count", "ids_sha256"} dict (e.g. memoized while nothing changed). A fn with an
+        ``id_typed`` attribute set takes the Outlook id type asked (``immutable`` or ``regular``).
         """
         self.truth_providers[table] = fn
 
@@ -193,13 +194,14 @@ class Emulator:
         return resp
 
     # ---- admin helpers ------------------------------------------------------------------------
-    def truth(self) -> dict[str, Any]:
-        """{"entities": {table: {"count", "ids_sha256"}}} of the current state."""
+    def truth(self, id_type: str = IMMUTABLE) -> dict[str, Any]:
+        """{"entities": {table: {"count", "ids_sha256"}}} of the current state, Outlook items' ids in ``id_type``
+        (immutable: what the pipeline stores by default)."""
         from .odata import ids_digest
 
         out: dict[str, Any] = {}
         for name, fn in sorted(self.truth_providers.items()):
-            res = fn()
+            res = fn(id_type) if getattr(fn, "id_typed", False) else fn()
             out[name] = res if isinstance(res, dict) else ids_digest(res)
         return {"entities": out}
 

@@ -12,6 +12,7 @@ import datetime as dt
 import functools
 import hashlib
 import random
+import re
 import struct
 import threading
 from collections import OrderedDict
@@ -129,6 +130,21 @@ def attachment_count(item_id: str) -> int:
     """How many attachments a seeded message/event has (0 for most), from its id."""
     h = hashlib.blake2b(item_id.encode(), digest_size=2).digest()
     return 1 + h[1] % 2 if h[0] % 6 == 0 else 0
+
+
+REGULAR_PREFIX = "AAMkA"  # the ids make_id gives: where the item lives now (a move gives it a new one)
+IMMUTABLE_PREFIX = "AAkALgAA"  # an item's immutable id (Prefer: IdType="ImmutableId"): its id when created
+
+
+def immutable_of(origin: str) -> str:
+    """The immutable id of an item created with the (regular) id ``origin``."""
+    return IMMUTABLE_PREFIX + origin[len(REGULAR_PREFIX) :] if origin.startswith(REGULAR_PREFIX) else origin
+
+
+_REGULAR_ID, _IMMUTABLE_ID = b'"id":"' + REGULAR_PREFIX.encode(), b'"id":"' + IMMUTABLE_PREFIX.encode()
+_REGULAR_MASTER = b'"seriesMasterId":"' + REGULAR_PREFIX.encode()
+_IMMUTABLE_MASTER = b'"seriesMasterId":"' + IMMUTABLE_PREFIX.encode()
+_ITEM_ID = re.compile(rb'("(?:id|seriesMasterId)":")(' + REGULAR_PREFIX.encode() + rb'[^"]*)"')
 
 
 def attachment_id(item_id: str, n: int) -> str:
@@ -311,7 +327,41 @@ class Mailbox:
         self._series_facts: dict[int, tuple[int, str, str]] = {}
         self.pinned: dict[tuple[str, ...], Collection] = {}
         self.next_index: dict[tuple[str, ...], int] = {}
+        # Outlook ids of moved items: a move gives the item a new regular id (it encodes the folder); its immutable
+        # id stays the one it was created with. Every regular id a moved item ever had -> the id it was created with
+        self.origins: dict[str, str] = {}
+        self.current: dict[str, str] = {}  # the id an item was created with -> its regular id now (moved items)
         self.lock = threading.RLock()
+
+    # ---- the two id types ----------------------------------------------------------------------
+    def origin(self, item_id: str) -> str:
+        """The regular id an item (a message, contact) was created with, whatever folder it moved to since."""
+        return self.origins.get(item_id, item_id)
+
+    def immutable_id(self, item_id: str) -> str:
+        """An item's immutable id from any regular id it had (a removed one too): the same in every folder."""
+        return immutable_of(self.origins.get(item_id, item_id))
+
+    def regular_id(self, item_id: str) -> str:
+        """The item's regular id now, from either id type (Graph takes both in a request's path)."""
+        if not item_id.startswith(IMMUTABLE_PREFIX):
+            return item_id
+        origin = REGULAR_PREFIX + item_id[len(IMMUTABLE_PREFIX) :]
+        return self.current.get(origin, origin)
+
+    def as_immutable(self, body: bytes) -> bytes:
+        """A page or item of Outlook items (JSON bytes) with immutable ids: each item's ``id`` (``@removed`` entries
+        too) and ``seriesMasterId``. Folder ids (``parentFolderId``) stay: containers have one id type."""
+        if not self.origins:  # nothing moved: an immutable id is the regular one with the other prefix
+            return body.replace(_REGULAR_ID, _IMMUTABLE_ID).replace(_REGULAR_MASTER, _IMMUTABLE_MASTER)
+        return _ITEM_ID.sub(lambda m: m[1] + self.immutable_id(m[2].decode()).encode() + b'"', body)
+
+    def note_move(self, old_id: str, new_id: str) -> None:
+        """An item moved to another folder: ``new_id`` is its new regular id, its immutable id does not change."""
+        with self.lock:
+            origin = self.origins.get(old_id, old_id)
+            self.origins[new_id] = origin
+            self.current[origin] = new_id
 
     # ---- generic collection access -------------------------------------------------------------
     def _coll(self, key: tuple[str, ...], build: Callable[[], Collection]) -> Collection:
@@ -482,11 +532,13 @@ class Mailbox:
             return n
 
     # ---- attachments ---------------------------------------------------------------------------
-    def attachments(self, item: dict[str, Any]) -> list[dict[str, Any]]:
-        """Attachment metadata of a message or event."""
+    def attachments(self, item: dict[str, Any], item_id: str | None = None) -> list[dict[str, Any]]:
+        """Attachment metadata of a message or event; their ids extend ``item_id`` (the item's id as the request
+        asked it: regular or immutable), the rest derives from the item as created (a move keeps them)."""
         out = []
-        rng = random.Random(f"att:{item['id']}")
-        n_att = item["_attachments"] if "_attachments" in item else attachment_count(item["id"])
+        origin = self.origin(item["id"])
+        rng = random.Random(f"att:{origin}")
+        n_att = item["_attachments"] if "_attachments" in item else attachment_count(origin)
         for n in range(int(n_att) if item.get("hasAttachments") else 0):
             name, ctype = rng.choice(
                 [
@@ -499,7 +551,7 @@ class Mailbox:
                 {
                     "@odata.type": "#microsoft.graph.fileAttachment",
                     "@odata.mediaContentType": ctype,
-                    "id": attachment_id(item["id"], n),
+                    "id": attachment_id(item_id or item["id"], n),
                     "lastModifiedDateTime": item.get("lastModifiedDateTime"),
                     "name": f"{n + 1}-{name}",
                     "contentType": ctype,

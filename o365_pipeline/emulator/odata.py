@@ -18,6 +18,7 @@ from .router import GraphError
 
 DIRECTORY = "directory"
 OUTLOOK = "outlook"
+IMMUTABLE, REGULAR = "immutable", "regular"  # Outlook id types (/_emulator/truth?idType=, Prefer: IdType=...)
 
 
 def dumps(obj: Any) -> bytes:

@@ -92,9 +92,10 @@ def delta_round(c: httpx.Client, url: str, headers: dict[str, str] | None = None
         url = body["@odata.nextLink"]
 
 
-def truth(server: EmulatorServer) -> dict[str, dict]:
-    """The emulator's /_emulator/truth entities."""
-    return httpx.get(f"{server.base_url}/_emulator/truth", verify=tls(server)).json()["entities"]
+def truth(server: EmulatorServer, id_type: str = "immutable") -> dict[str, dict]:
+    """The emulator's /_emulator/truth entities, Outlook items' ids in ``id_type`` (``immutable`` or ``regular``)."""
+    url = f"{server.base_url}/_emulator/truth?idType={id_type}"
+    return httpx.get(url, verify=tls(server)).json()["entities"]
 
 
 def mutate(server: EmulatorServer, ops: list[dict], seed: int = 1) -> dict:

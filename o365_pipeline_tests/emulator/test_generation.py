@@ -18,7 +18,7 @@ SELECTS = (
     None,
     SELECT,
     ("subject",),
-    ("hasAttachments", "id"),  # the attachment reader's parent stream
+    ("hasAttachments", "id", "lastModifiedDateTime"),  # the attachment reader's parent stream
     tuple(sorted(PIPELINE_SELECT)),
     ("body", "internetMessageHeaders", "isDeliveryReceiptRequested", "replyTo", "uniqueBody"),  # constants, unset
 )

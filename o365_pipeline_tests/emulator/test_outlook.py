@@ -5,6 +5,7 @@ from __future__ import annotations
 from urllib.parse import quote
 
 import httpx
+import pytest
 
 from o365_pipeline.emulator import EmulatorServer
 
@@ -33,7 +34,17 @@ def test_mailbox_errors(client: httpx.Client) -> None:
     assert any("#EXT#" in upn for upn in codes)
 
 
-def test_full_sync_of_every_outlook_entity_equals_truth(server: EmulatorServer, client: httpx.Client) -> None:
+IMMUTABLE = 'IdType="ImmutableId"'
+
+
+@pytest.mark.parametrize("id_type", ["regular", "immutable"])
+def test_full_sync_of_every_outlook_entity_equals_truth(
+    server: EmulatorServer, client: httpx.Client, id_type: str
+) -> None:
+    """Every Outlook route answers the id type asked (Prefer: IdType="ImmutableId" alone or beside maxpagesize, in
+    each request) and the attachment routes take the ids they gave; truth reports either type."""
+    prefer = [IMMUTABLE] if id_type == "immutable" else []
+    one = {"Prefer": ", ".join(prefer)} if prefer else None
     got: dict[str, set[str]] = {
         k: set()
         for k in (
@@ -49,39 +60,41 @@ def test_full_sync_of_every_outlook_entity_equals_truth(server: EmulatorServer, 
     }
     for uid in _mailbox_users(client):
         u = f"/v1.0/users/{uid}"
-        folders, _ = delta_round(client, f"{u}/mailFolders/delta()")
+        folders, _ = delta_round(client, f"{u}/mailFolders/delta()", one)
         got["mail_folders"] |= {f"{uid}/{f['id']}" for f in folders}
-        top, pages = all_pages(client, f"{u}/mailFolders")
+        top, pages = all_pages(client, f"{u}/mailFolders", one)
         assert pages == 2 and {f["id"] for f in top} < {f["id"] for f in folders}
         for f in folders:
             msgs, _ = delta_round(
                 client,
                 f"{u}/mailFolders/{quote(f['id'], safe='')}/messages/delta?$select=subject,hasAttachments",
-                headers={"Prefer": "odata.maxpagesize=5"},
+                headers={"Prefer": ", ".join(["odata.maxpagesize=5", *prefer])},
             )
             for m in msgs:
                 assert set(m) <= {"@odata.etag", "@odata.type", "id", "subject", "hasAttachments"}
                 got["messages"].add(f"{uid}/{m['id']}")
                 if m["hasAttachments"]:
-                    atts, _ = all_pages(client, f"{u}/messages/{m['id']}/attachments")
+                    atts, _ = all_pages(client, f"{u}/messages/{m['id']}/attachments", one)
                     assert atts
                     got["message_attachments"] |= {f"{uid}/{a['id']}" for a in atts}
-        cals, _ = all_pages(client, f"{u}/calendars")
+        cals, _ = all_pages(client, f"{u}/calendars", one)
         got["calendars"] |= {f"{uid}/{c['id']}" for c in cals}
-        events, _ = delta_round(client, f"{u}/calendarView/delta?{WINDOW}")
+        events, _ = delta_round(client, f"{u}/calendarView/delta?{WINDOW}", one)
         assert {e["type"] for e in events} >= {"singleInstance", "occurrence", "exception"}
         got["events"] |= {f"{uid}/{e['id']}" for e in events}
         for e in events:
             if e["hasAttachments"]:
-                atts, _ = all_pages(client, f"{u}/events/{e['id']}/attachments")
+                atts, _ = all_pages(client, f"{u}/events/{e['id']}/attachments", one)
                 got["event_attachments"] |= {f"{uid}/{a['id']}" for a in atts}
-        cfs, _ = delta_round(client, f"{u}/contactFolders/delta")
+        cfs, _ = delta_round(client, f"{u}/contactFolders/delta", one)
         got["contact_folders"] |= {f"{uid}/{f['id']}" for f in cfs}
-        default = client.get(f"{u}/contacts?$top=1").json()["value"][0]["parentFolderId"]
+        default = client.get(f"{u}/contacts?$top=1", headers=one).json()["value"][0]["parentFolderId"]
         for fid in [default] + [f["id"] for f in cfs]:
-            cs, _ = delta_round(client, f"{u}/contactFolders/{fid}/contacts/delta")
+            cs, _ = delta_round(client, f"{u}/contactFolders/{fid}/contacts/delta", one)
             got["contacts"] |= {f"{uid}/{c['id']}" for c in cs}
-    t = truth(server)
+    t = truth(server, id_type)
+    prefix = "AAkALgAA" if id_type == "immutable" else "AAMkA"
+    assert all(i.split("/", 1)[1].startswith(prefix) for name in ("messages", "events", "contacts") for i in got[name])
     for name, ids in got.items():
         assert len(ids) == t[name]["count"], name
         import hashlib
@@ -144,6 +157,51 @@ def test_message_delta_mutations_and_moves(fresh: EmulatorServer) -> None:
         move = next(ch for ch in res["changes"] if ch["op"] == "move")
         new_id, old_id = move["ids"]
         assert old_id in removed and new_id in seen - removed
+
+
+def test_immutable_ids_survive_moves_and_regular_ids_do_not(fresh: EmulatorServer) -> None:
+    """A move with Prefer: IdType="ImmutableId": the old folder's delta reports the id removed, the new folder's
+    reports the same id present, its attachments keep their ids; the same links without the header answer the new
+    and the old regular ids. Truth in immutable ids does not change with moves."""
+    with graph_client(fresh) as c:
+        uids = _mailbox_users(c)
+        links: dict[tuple[str, str], str] = {}
+        for uid in uids:
+            folders, _ = delta_round(c, f"/v1.0/users/{uid}/mailFolders/delta")
+            for f in folders:
+                url = f"/v1.0/users/{uid}/mailFolders/{quote(f['id'], safe='')}/messages/delta?$select=hasAttachments"
+                _, links[(uid, f["id"])] = delta_round(c, url, {"Prefer": f"odata.maxpagesize=50, {IMMUTABLE}"})
+            cfs, _ = delta_round(c, f"/v1.0/users/{uid}/contactFolders/delta")
+            default = c.get(f"/v1.0/users/{uid}/contacts?$top=1").json()["value"][0]["parentFolderId"]
+            for fid in [default] + [f["id"] for f in cfs]:
+                _, links[(uid, fid)] = delta_round(c, f"/v1.0/users/{uid}/contactFolders/{fid}/contacts/delta")
+        before, before_regular = truth(fresh), truth(fresh, "regular")
+        res = mutate(fresh, [{"entity": e, "op": "move", "count": 3} for e in ("messages", "contacts")], seed=11)
+        moved_regular = {i for ch in res["changes"] for i in ch["ids"]}
+        after, after_regular = truth(fresh), truth(fresh, "regular")
+        for name in ("messages", "message_attachments", "contacts"):
+            assert after[name] == before[name], name  # same ids, each once
+        assert after_regular["messages"] != before_regular["messages"]
+        assert after_regular["contacts"] != before_regular["contacts"]
+        present: dict[str, dict] = {}
+        removed: set[str] = set()
+        regular: set[str] = set()
+        for (uid, _), link in links.items():
+            items, _ = delta_round(c, link, {"Prefer": IMMUTABLE})
+            for item in items:
+                assert item["id"].startswith("AAkALgAA")
+                if "@removed" in item:
+                    removed.add(f"{uid}/{item['id']}")
+                else:
+                    present[f"{uid}/{item['id']}"] = item
+            regular |= {f"{uid}/{item['id']}" for item in delta_round(c, link)[0]}
+        assert removed and removed == set(present)  # each moved item: removed from one folder, in another
+        assert regular == moved_regular and len(regular) == 2 * len(removed)
+        for key, item in present.items():
+            uid, item_id = key.split("/", 1)
+            if item.get("hasAttachments"):
+                atts, _ = all_pages(c, f"/v1.0/users/{uid}/messages/{item_id}/attachments", {"Prefer": IMMUTABLE})
+                assert atts and all(a["id"].startswith(item_id.rstrip("=")) for a in atts)
 
 
 def test_expired_outlook_delta_token_gives_410(fresh: EmulatorServer) -> None:

@@ -7,6 +7,7 @@ import json
 import random
 from typing import TYPE_CHECKING, Any
 
+from ..odata import IMMUTABLE, REGULAR
 from ..router import GraphError, Request, Response
 
 if TYPE_CHECKING:
@@ -28,7 +29,10 @@ def register(emu: Emulator) -> None:
     r = emu.router
 
     def truth(req: Request) -> Response:
-        return emu.json_response(emu.truth())
+        id_type = req.query.get("idType", IMMUTABLE)
+        if id_type not in (IMMUTABLE, REGULAR):
+            raise GraphError(400, "BadRequest", f"idType must be {IMMUTABLE} or {REGULAR}, not {id_type!r}")
+        return emu.json_response(emu.truth(id_type))
 
     def mutate(req: Request) -> Response:
         body = _body(req)

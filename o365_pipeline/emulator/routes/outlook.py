@@ -29,7 +29,7 @@ from ..mailbox import (
     attachment_id,
     make_id,
 )
-from ..odata import OUTLOOK, Collection, dumps, ids_digest
+from ..odata import IMMUTABLE, OUTLOOK, Collection, dumps, ids_digest
 from ..paging import delta_page, list_page
 from ..router import DELTA, SEG, GraphError, Request, Response
 
@@ -85,6 +85,24 @@ def _filtered(coll: Collection, sel: tuple[str, ...] | None, flt: str) -> list[b
     items = coll.items
     pos = coll.positions(MESSAGE_SHAPE, sel)
     return [b for i, b in zip(coll.order, pos, strict=False) if b is not None and i in items and pred(items[i])]
+
+
+def wants_immutable_ids(req: Request) -> bool:
+    """Whether the request asks for immutable Outlook ids (``Prefer: IdType="ImmutableId"``, alone or among other
+    preferences of one Prefer header, comma-separated). It applies to this request only (a nextLink followed without
+    it answers regular ids)."""
+    for part in req.header("prefer").split(","):
+        name, _, value = part.strip().partition("=")
+        if name.strip().lower() == "idtype" and value.strip().strip('"').lower() == "immutableid":
+            return True
+    return False
+
+
+def with_id_type(req: Request, mb: Mailbox, resp: Response) -> Response:
+    """An answer of Outlook items in the id type the request asked for (regular unless it prefers immutable)."""
+    if wants_immutable_ids(req) and resp.status < 300:
+        resp.body = mb.as_immutable(resp.body)
+    return resp
 
 
 def _in_window(item: dict[str, Any], w: dict[str, Any]) -> bool:
@@ -170,7 +188,7 @@ def register(emu: Emulator) -> None:
         flt = req.query.get("$filter")
         if flt is not None and "$skiptoken" not in req.query and "$deltatoken" not in req.query:
             _delta_filter(flt)  # 400 for anything but receivedDateTime ge|gt
-        return delta_page(
+        page = delta_page(
             req,
             emu,
             scope=f"msgs:{mb.user_id}:{fi}",
@@ -183,6 +201,7 @@ def register(emu: Emulator) -> None:
             window={"f": flt} if flt is not None else None,
             in_window=_matches_delta_filter,
         )
+        return with_id_type(req, mb, page)
 
     @r.graph("GET", rf"{U}/mailFolders/(?P<folder>{SEG})/messages", name="messages", kind="outlook")
     def messages(req: Request) -> Response:
@@ -191,7 +210,7 @@ def register(emu: Emulator) -> None:
         coll = mb.messages(fi)
         s = sel(MESSAGE_SHAPE, req, coll.sample())
         flt = req.query.get("$filter")
-        return list_page(
+        page = list_page(
             req,
             emu,
             scope=f"msgs:{mb.user_id}:{fi}",
@@ -203,6 +222,7 @@ def register(emu: Emulator) -> None:
             style="skip",
             prefer=True,
         )
+        return with_id_type(req, mb, page)
 
     @r.graph("GET", rf"{U}/messages", name="user_messages", kind="outlook")
     def user_messages(req: Request) -> Response:
@@ -215,7 +235,7 @@ def register(emu: Emulator) -> None:
             if s is None and coll.count():
                 s = sel(MESSAGE_SHAPE, req, coll.sample())
             rendered += coll.rendered(MESSAGE_SHAPE, s) if flt is None else _filtered(coll, s, flt)
-        return list_page(
+        page = list_page(
             req,
             emu,
             scope=f"allmsgs:{mb.user_id}",
@@ -227,17 +247,18 @@ def register(emu: Emulator) -> None:
             style="skip",
             prefer=True,
         )
+        return with_id_type(req, mb, page)
 
     def message_of(req: Request, head: bool = False) -> tuple[Mailbox, dict[str, Any]]:
         mb = box(req)
         find = mb.find_message_head if head else mb.find_message
-        found = find(req.params["message"])
+        found = find(mb.regular_id(req.params["message"]))
         if found is None or ("folder" in req.params and mb.folder_index(req.params["folder"]) != found[0]):
             raise _not_found("message")
         return mb, found[1]
 
     def attachment_list(req: Request, mb: Mailbox, item: dict[str, Any], scope: str) -> Response:
-        atts = mb.attachments(item)
+        atts = mb.attachments(item, mb.immutable_id(item["id"]) if wants_immutable_ids(req) else item["id"])
         s = sel(ATTACHMENT_SHAPE, req, atts[0] if atts else None)
         rendered = [dumps(ATTACHMENT_SHAPE.project(a, s)) for a in atts]
         return list_page(
@@ -268,8 +289,8 @@ def register(emu: Emulator) -> None:
 
     @r.graph("GET", rf"{U}/messages/(?P<message>{SEG})", name="message", kind="outlook")
     def one_message(req: Request) -> Response:
-        _, item = message_of(req)
-        return Response(200, dumps(MESSAGE_SHAPE.project(item, sel(MESSAGE_SHAPE, req, item))))
+        mb, item = message_of(req)
+        return with_id_type(req, mb, Response(200, dumps(MESSAGE_SHAPE.project(item, sel(MESSAGE_SHAPE, req, item)))))
 
     # ---- calendars and events ----------------------------------------------------------------------
     @r.graph("GET", rf"{U}/calendars", name="calendars", kind="outlook")
@@ -310,7 +331,7 @@ def register(emu: Emulator) -> None:
                 )
             window = {"s": _parse_dt(start, "startDateTime"), "e": _parse_dt(end, "endDateTime")}
         incremental = "$deltatoken" in q and not mb.is_pinned(("events",))
-        return delta_page(
+        page = delta_page(
             req,
             emu,
             scope=f"events:{mb.user_id}",
@@ -323,6 +344,7 @@ def register(emu: Emulator) -> None:
             window=window,
             in_window=_in_window,
         )
+        return with_id_type(req, mb, page)
 
     def series_masters(mb: Mailbox) -> list[dict[str, Any]]:
         """One seriesMaster per recurring series, derived from its first listed instance."""
@@ -359,7 +381,7 @@ def register(emu: Emulator) -> None:
         singles = [it for it in mb.events().items.values() if it["type"] == "singleInstance"]
         items = singles + series_masters(mb)
         s = sel(EVENT_SHAPE, req, items[0] if items else None)
-        return list_page(
+        page = list_page(
             req,
             emu,
             scope=f"userevents:{mb.user_id}",
@@ -371,11 +393,12 @@ def register(emu: Emulator) -> None:
             style="skip",
             prefer=True,
         )
+        return with_id_type(req, mb, page)
 
     @r.graph("GET", rf"{U}/events/(?P<event>{SEG})/attachments", name="event_attachments", kind="outlook")
     def event_atts(req: Request) -> Response:
         mb = box(req)
-        item = mb.find_event(req.params["event"])
+        item = mb.find_event(mb.regular_id(req.params["event"]))
         if item is None:
             raise _not_found("event")
         return attachment_list(req, mb, item, f"att:{item['id']}")
@@ -451,7 +474,7 @@ def register(emu: Emulator) -> None:
         mb = box(req)
         ci = cfolder(mb, req.params["cfolder"])
         incremental = "$deltatoken" in req.query and not mb.is_pinned(("contacts", str(ci)))
-        return delta_page(
+        page = delta_page(
             req,
             emu,
             scope=f"contacts:{mb.user_id}:{ci}",
@@ -461,11 +484,12 @@ def register(emu: Emulator) -> None:
             default=10,
             maximum=1000,
         )
+        return with_id_type(req, mb, page)
 
     def contact_list(req: Request, mb: Mailbox, ci: int) -> Response:
         coll = mb.contacts(ci)
         s = sel(CONTACT_SHAPE, req, coll.sample())
-        return list_page(
+        page = list_page(
             req,
             emu,
             scope=f"contacts:{mb.user_id}:{ci}",
@@ -476,6 +500,7 @@ def register(emu: Emulator) -> None:
             family=OUTLOOK,
             style="skip",
         )
+        return with_id_type(req, mb, page)
 
     @r.graph("GET", rf"{U}/contactFolders/(?P<cfolder>{SEG})/contacts", name="folder_contacts", kind="outlook")
     def folder_contacts(req: Request) -> Response:
@@ -487,16 +512,33 @@ def register(emu: Emulator) -> None:
         return contact_list(req, box(req), 0)
 
     # ---- truth -------------------------------------------------------------------------------------
-    def per_user(fn: Any) -> Any:
-        memo: list[Any] = [None, None]  # (clock value, digest): unchanged tenant -> same answer
+    def per_user(fn: Any, ids: str = "items") -> Any:
+        """A truth source of per-user ids ``user_id/id`` in the id type asked (``immutable`` or ``regular``).
 
-        def digest() -> dict[str, Any]:
+        ``fn(mailbox)`` gives the regular ids of ``ids``: ``items`` (messages, events, contacts: their immutable
+        ids differ), ``containers`` (folders, calendars: one id type) or ``attachments`` ((item id, count) pairs:
+        attachment ids extend their item's id in either type)."""
+        memo: dict[str, tuple[int, dict[str, Any]]] = {}  # by id type: (clock value, digest) while unchanged
+
+        def listed(mb: Mailbox, immutable: bool) -> Iterator[str]:
+            if ids == "attachments":
+                for item_id, n in fn(mb):
+                    shown = mb.immutable_id(item_id) if immutable else item_id
+                    yield from (attachment_id(shown, k) for k in range(n))
+            elif ids == "items" and immutable:
+                yield from (mb.immutable_id(i) for i in fn(mb))
+            else:
+                yield from fn(mb)
+
+        def digest(id_type: str = IMMUTABLE) -> dict[str, Any]:
             now = emu.clock.now
-            if memo[0] != now:
-                ids = (f"{mb.user_id}/{i}" for mb in store.readable() for i in fn(mb))
-                memo[0], memo[1] = now, ids_digest(ids)
-            return memo[1]  # type: ignore[no-any-return]
+            hit = memo.get(id_type)
+            if hit is None or hit[0] != now:
+                found = (f"{mb.user_id}/{i}" for mb in store.readable() for i in listed(mb, id_type == IMMUTABLE))
+                hit = memo[id_type] = (now, ids_digest(found))
+            return hit[1]
 
+        digest.id_typed = True  # type: ignore[attr-defined]  # /_emulator/truth passes the id type asked
         return digest
 
     def message_ids(mb: Mailbox) -> Iterator[str]:
@@ -504,18 +546,14 @@ def register(emu: Emulator) -> None:
             key = ("msgs", str(fi))
             yield from (mb.pinned[key].items if mb.is_pinned(key) else mb.base_message_ids(fi))
 
-    def message_attachment_ids(mb: Mailbox) -> Iterator[str]:
+    def message_attachments(mb: Mailbox) -> Iterator[tuple[str, int]]:
         for fi in range(len(FOLDERS)):
             key = ("msgs", str(fi))
             if mb.is_pinned(key):
-                pairs = (
-                    (i, attachment_count(i) if it["hasAttachments"] else 0) for i, it in mb.pinned[key].items.items()
-                )
+                items = mb.pinned[key].items.items()
+                yield from ((i, attachment_count(mb.origin(i)) if it["hasAttachments"] else 0) for i, it in items)
             else:
-                pairs = ((i, attachment_count(i)) for i in mb.base_message_ids(fi))
-            for mid, n in pairs:
-                for k in range(n):
-                    yield attachment_id(mid, n=k)
+                yield from ((i, attachment_count(i)) for i in mb.base_message_ids(fi))
 
     lo = (store.anchor - dt.timedelta(days=365)).timestamp()
     hi = (store.anchor + dt.timedelta(days=365)).timestamp()
@@ -526,27 +564,26 @@ def register(emu: Emulator) -> None:
         else:
             yield from mb.base_event_ids()
 
-    def event_attachment_ids(mb: Mailbox) -> Iterator[str]:
+    def event_attachments(mb: Mailbox) -> Iterator[tuple[str, int]]:
         if mb.is_pinned(("events",)):
-            pairs = [(i, int(it["_attachments"])) for i, it in mb.pinned[("events",)].items.items()]
+            yield from ((i, int(it["_attachments"])) for i, it in mb.pinned[("events",)].items.items())
         else:
-            pairs = [(i, attachment_count(i) if _is_single(i) else 0) for i in mb.base_event_ids()]
-        for eid, n in pairs:
-            for k in range(n):
-                yield attachment_id(eid, k)
+            yield from ((i, attachment_count(i) if _is_single(i) else 0) for i in mb.base_event_ids())
 
     def contact_ids(mb: Mailbox) -> Iterator[str]:
         for ci in range(len(CONTACT_FOLDERS)):
             key = ("contacts", str(ci))
             yield from (mb.pinned[key].items if mb.is_pinned(key) else mb.base_contact_ids(ci))
 
-    emu.add_truth("mail_folders", per_user(lambda mb: mb.folder_ids))
+    emu.add_truth("mail_folders", per_user(lambda mb: mb.folder_ids, "containers"))
     emu.add_truth("messages", per_user(message_ids))
-    emu.add_truth("message_attachments", per_user(message_attachment_ids))
-    emu.add_truth("calendars", per_user(lambda mb: mb.calendar_ids))
+    emu.add_truth("message_attachments", per_user(message_attachments, "attachments"))
+    emu.add_truth("calendars", per_user(lambda mb: mb.calendar_ids, "containers"))
     emu.add_truth("events", per_user(event_ids))
-    emu.add_truth("event_attachments", per_user(event_attachment_ids))
-    emu.add_truth("contact_folders", per_user(lambda mb: [f["id"] for f in cfolder_coll(mb).items.values()]))
+    emu.add_truth("event_attachments", per_user(event_attachments, "attachments"))
+    emu.add_truth(
+        "contact_folders", per_user(lambda mb: [f["id"] for f in cfolder_coll(mb).items.values()], "containers")
+    )
     emu.add_truth("contacts", per_user(contact_ids))
     emu.add_mutator("messages", lambda op, n, rng: mutate_messages(store, op, n, rng))
     emu.add_mutator("events", lambda op, n, rng: mutate_events(store, op, n, rng))
@@ -568,7 +605,8 @@ def _pick_box(store: MailboxStore, rng: random.Random) -> Mailbox:
 
 
 def mutate_messages(store: MailboxStore, op: str, n: int, rng: random.Random) -> list[str]:
-    """create | update (isRead/flag) | delete | move (to Archive: new id there, deleted in the old folder)."""
+    """create | update (isRead/flag) | delete | move (to Archive: a new regular id there, deleted in the old folder;
+    its immutable id and attachments stay). Answers regular ids (a move: the new one, then the old one)."""
     out: list[str] = []
     for _ in range(n):
         mb = _pick_box(store, rng)
@@ -577,7 +615,8 @@ def mutate_messages(store: MailboxStore, op: str, n: int, rng: random.Random) ->
             idx = mb.new_message_index(fi)
             mid = make_id(K_MESSAGE, mb.idx, fi, idx, store.seed)
             coll = mb.pin_messages(fi)
-            coll.upsert(mb.make_message(fi, idx, mid))
+            delivered = dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")  # last modified when it arrived
+            coll.upsert(dict(mb.make_message(fi, idx, mid), lastModifiedDateTime=delivered))
             out.append(f"{mb.user_id}/{mid}")
             continue
         nonempty = [fi for fi in range(len(FOLDERS)) if mb.messages(fi).count()]
@@ -600,9 +639,8 @@ def mutate_messages(store: MailboxStore, op: str, n: int, rng: random.Random) ->
             coll.remove(mid)
             idx = mb.new_message_index(target)
             new_id = make_id(K_MESSAGE, mb.idx, target, idx, store.seed)
-            moved = dict(item, id=new_id, parentFolderId=mb.folder_ids[target])
-            moved["hasAttachments"] = attachment_count(new_id) > 0
-            mb.pin_messages(target).upsert(moved)
+            mb.note_move(mid, new_id)
+            mb.pin_messages(target).upsert(dict(item, id=new_id, parentFolderId=mb.folder_ids[target]))
             out.append(f"{mb.user_id}/{new_id}")
         else:
             raise GraphError(400, "BadRequest", f"unknown op {op!r} for messages (create|update|delete|move)")
@@ -653,7 +691,8 @@ def mutate_events(store: MailboxStore, op: str, n: int, rng: random.Random) -> l
 
 
 def mutate_contacts(store: MailboxStore, op: str, n: int, rng: random.Random) -> list[str]:
-    """create | update (jobTitle) | delete."""
+    """create | update (jobTitle) | delete | move (to the next contact folder: a new regular id there, deleted in the
+    old folder; its immutable id stays). Answers regular ids (a move: the new one, then the old one)."""
     out: list[str] = []
     for _ in range(n):
         mb = _pick_box(store, rng)
@@ -675,7 +714,19 @@ def mutate_contacts(store: MailboxStore, op: str, n: int, rng: random.Random) ->
             coll.upsert(dict(coll.items[cid], jobTitle="Head of Purchasing"), fields=["jobTitle"])
         elif op == "delete":
             coll.remove(cid)
+        elif op == "move":
+            target = (ci + 1) % len(CONTACT_FOLDERS)
+            key = ("contacts", str(target))
+            with mb.lock:
+                k = mb.next_index.get(key, mb.ccounts[target] + 1000)
+                mb.next_index[key] = k + 1
+            new_id = make_id(K_CONTACT, mb.idx, target, k, store.seed)
+            item = coll.items[cid]
+            coll.remove(cid)
+            mb.note_move(cid, new_id)
+            mb.pin_contacts(target).upsert(dict(item, id=new_id, parentFolderId=mb.cfolder_ids[target]))
+            out.append(f"{mb.user_id}/{new_id}")
         else:
-            raise GraphError(400, "BadRequest", f"unknown op {op!r} for contacts (create|update|delete)")
+            raise GraphError(400, "BadRequest", f"unknown op {op!r} for contacts (create|update|delete|move)")
         out.append(f"{mb.user_id}/{cid}")
     return out
