@@ -11,6 +11,7 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Literal
 
 DEFAULT_DUCKDB_PATH = "data/o365.duckdb"
 DEFAULT_DATASET = "o365_raw"
@@ -44,6 +45,8 @@ class PipelineConfig:
     destination: str = "duckdb"  # or "postgres" (credentials: O365_PG_*, else dlt's own config)
     postgres: Mapping[str, str] | None = None  # O365_PG_* connection settings, when given
     duckdb_memory_limit: str = DEFAULT_DUCKDB_MEMORY_LIMIT  # DuckDB's memory_limit while loading
+    # O365_OUTLOOK_ID_TYPE: "immutable" | "regular"; None: the database's (immutable when new): outlook_ids.py
+    outlook_id_type: Literal["immutable", "regular"] | None = None
 
     @property
     def file_format(self) -> str:
@@ -53,7 +56,7 @@ class PipelineConfig:
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> PipelineConfig:
         """Read ``O365_DUCKDB_PATH``, ``O365_DATASET``, ``O365_ENTITIES``, ``O365_USERS``, ``O365_DESTINATION``,
-        ``O365_DUCKDB_MEMORY_LIMIT`` and ``O365_PG_*``."""
+        ``O365_DUCKDB_MEMORY_LIMIT``, ``O365_OUTLOOK_ID_TYPE`` and ``O365_PG_*``."""
         env = os.environ if environ is None else environ
         dataset = env.get("O365_DATASET", "").strip() or DEFAULT_DATASET
         if not dataset.replace("_", "").isalnum() or dataset[0].isdigit():
@@ -68,6 +71,9 @@ class PipelineConfig:
         postgres = {
             name: env[f"O365_PG_{name.upper()}"].strip() for name in PG_SETTINGS if env.get(f"O365_PG_{name.upper()}")
         }
+        id_type = env.get("O365_OUTLOOK_ID_TYPE", "").strip().lower() or None
+        if id_type not in (None, "immutable", "regular"):
+            raise SettingError("O365_OUTLOOK_ID_TYPE", f"{id_type!r} is not one of immutable, regular")
         return cls(
             duckdb_path=path.resolve(),
             dataset=dataset,
@@ -76,4 +82,5 @@ class PipelineConfig:
             destination=destination,
             postgres=postgres if "host" in postgres else None,
             duckdb_memory_limit=memory,
+            outlook_id_type=id_type,  # type: ignore[arg-type]  # checked just above
         )

@@ -24,11 +24,12 @@ ROOT = Path(__file__).resolve().parent.parent
 
 
 def table_counts(duckdb_path: Path) -> list[tuple[str, str, int]]:
-    """(schema, table, rows) of every table and view, leaving out dlt's bookkeeping and merge staging tables."""
+    """(schema, table, rows) of every table and view, leaving out bookkeeping (tables named `_...`: dlt's, the
+    Outlook id type's) and merge staging tables."""
     with duckdb.connect(str(duckdb_path), read_only=True) as con:
         names = con.execute(
             "select table_schema, table_name from information_schema.tables "
-            "where table_name not like '\\_dlt%' escape '\\' and table_schema not like '%\\_staging' escape '\\' "
+            "where table_name not like '\\_%' escape '\\' and table_schema not like '%\\_staging' escape '\\' "
             "order by 1, 2"
         ).fetchall()
         return [

@@ -24,6 +24,7 @@ from dlt.common.schema.exceptions import DataValidationError
 from dlt.destinations.impl.duckdb.configuration import DuckDbCredentials
 from dlt.pipeline.exceptions import PipelineStepFailed
 
+from . import outlook_ids
 from .auth import GraphCredentials
 from .config import PipelineConfig, SettingError
 from .destination_access import check_not_locked, check_writable, exclusive, lock_files, locked_by
@@ -35,6 +36,7 @@ from .graph.early_pages import EarlyPages, stored_links
 from .graph.entities import select_entities
 from .graph.errors import SchemaChangeError
 from .graph.folder_feed import FOLDER_TABLES
+from .graph.id_types import IMMUTABLE
 from .graph.pacing import PacingSettings
 from .graph.readers import FOLDERS, unreadable_recheck_seconds
 from .graph.reports import report_period
@@ -372,16 +374,19 @@ def run_sync(
         pipeline = make_pipeline(config, shard=shard)
         previous = {} if full_refresh else last_links(pipeline, selected)
         pipeline.drop()  # local state is restored from the destination: a crashed run leaves nothing behind
+        id_types = outlook_ids.plan(pipeline, config, selected, full_refresh)
         with make_client(auth) as client, fewer_gc_passes():
             run = SyncRun(
                 client=client,
                 users=config.users,
                 shard=shard.owns if shard is not None else None,
                 file_format=config.file_format,
+                outlook_ids=id_types.id_type if id_types is not None else IMMUTABLE,
             )
             check_users(run)
             run.early = EarlyPages(previous, run.view, run.workers)  # while dlt restores its state
             try:
+                outlook_ids.begin(pipeline, id_types)
                 source = o365_source(run, entities=selected)
                 with watch(run) if watch is not None else contextlib.nullcontext(), load_errors(pipeline):
                     load_info = pipeline.run(source, refresh="drop_resources" if full_refresh else None)
@@ -389,6 +394,7 @@ def run_sync(
                 run.cancel()  # nothing of this run sends a request once it is over (a failed run: at once)
                 run.early.close()
         load_info.raise_on_failed_jobs()
+        outlook_ids.finish(pipeline, id_types)
         prune_state(pipeline)  # inside the lock: it writes to the destination
     for name, stats in run.stats.items():
         log.info("%s: %s", name, stats.as_metadata())

@@ -79,14 +79,14 @@ def _fetch_all(jsonl_dir: Path | None, request_log: list[SentRequest] | None = N
         for entity in selected:
             if entity.parent in names:
                 continue  # read with its parent below
-            context = ReadContext(entity, client.view(), run.tenant, {}, {}, workers=run.workers)
+            context = ReadContext(entity, run.view(entity.name), run.tenant, {}, {}, workers=run.workers)
             events: Iterator[Any] = READERS[entity.reader](context)
             child = next((e for e in selected if e.parent == entity.name), None)
             if child is None:
                 outputs.append(_drain(events, out(entity.name)))
                 continue
             feed = run.feed(entity.name)
-            child_context = ReadContext(child, client.view(), run.tenant, {}, {}, workers=run.workers)
+            child_context = ReadContext(child, run.view(child.name), run.tenant, {}, {}, workers=run.workers)
             with ThreadPoolExecutor(1) as pool:
                 riding = pool.submit(_drain, ride(child_context, feed), out(child.name))
                 outputs.append(_drain(publish(events, feed), out(entity.name)))

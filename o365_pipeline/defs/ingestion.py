@@ -7,12 +7,14 @@ import dagster as dg
 from dagster_dlt import DagsterDltResource, DagsterDltTranslator, dlt_assets
 from dagster_dlt.translator import DltResourceTranslatorData
 
+from .. import outlook_ids
 from ..auth import O365Auth
 from ..config import PipelineConfig
 from ..destination_access import check_not_locked, check_writable, exclusive, lock_files
 from ..gc_tuning import fewer_gc_passes
 from ..graph.entities import ENTITIES, Entity
 from ..graph.entity_columns import column_descriptions, column_types
+from ..graph.id_types import IMMUTABLE
 from ..graph.source import SyncRun, o365_source
 from ..shards import Shard, shard_of
 from ..sync import check_users, load_errors, make_client, make_pipeline, pipeline_name, prune_state, purge_mailbox
@@ -146,6 +148,8 @@ def build_raw_assets(
         with exclusive(lock_files(settings, pipeline_name(settings, mailbox=mailbox, shard=shard))):
             check_not_locked(settings)
             pipeline = make_pipeline(settings, mailbox=mailbox, shard=shard)
+            selected = [key.path[-1] for key in context.selected_asset_keys]
+            id_types = outlook_ids.plan(pipeline, settings, selected, config.full_refresh)
             runs = runs_at_once(context.instance) if shard is not None else None
             with make_client(o365, runs=runs) as client, load_errors(pipeline), fewer_gc_passes():
                 if shard is not None:  # the share of Graph's per-app budget this run keeps to
@@ -158,7 +162,9 @@ def build_raw_assets(
                     users=(mailbox,) if mailbox is not None else users,
                     shard=shard.owns if shard is not None else None,
                     file_format=settings.file_format,
+                    outlook_ids=id_types.id_type if id_types is not None else IMMUTABLE,
                 )
+                outlook_ids.begin(pipeline, id_types)
                 if partition is None:
                     check_users(run)  # O365_USERS (a partition or shard names its own mailboxes)
                 results = dlt.run(
@@ -175,6 +181,7 @@ def build_raw_assets(
                     context.log.info(f"{entity}: {figures}")
                     metadata = with_descriptions(entity, {**(result.metadata or {}), **figures})
                     yield result._replace(metadata=metadata)
+                outlook_ids.finish(pipeline, id_types)
                 prune_state(pipeline)  # older copies of the state are never read again
                 if mailbox is not None and not run.tenant.users_for_content():
                     # The mailbox is gone upstream: its own rows and state go (the sensor then deletes the

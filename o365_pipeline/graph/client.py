@@ -139,6 +139,9 @@ class GraphClient:
         self._global = threading.BoundedSemaphore(max_in_flight)
         self.max_in_flight = max_in_flight
         self.request_log: list[SentRequest] | None = None  # set to a list to record every request (benchmarks)
+        # preferences this view adds to the Prefer header of every request it sends, each one inside $batch too
+        # (Outlook's IdType="ImmutableId" applies to the request carrying it only)
+        self.prefer: tuple[str, ...] = ()
         # [pages, items] of the longest chain of nextLinks read (one after the other by nature), for every view
         self.longest_chain: list[int] = [0, 0]
         self._per_mailbox = self.pacing.mailbox_concurrency
@@ -248,6 +251,8 @@ class GraphClient:
         """
         url = self.url(path)
         where = urlsplit(url).path
+        if inner is None:  # a $batch envelope carries none: its inner requests carry their own
+            headers = with_prefer(headers, self.prefer)
         if self.request_log is not None:
             self.request_log.append(SentRequest(method, url, dict(params or {}), dict(headers or {}), json))
         mailboxes: Mapping[str, int] = inner if inner is not None else ({mailbox: 1} if mailbox else {})
@@ -373,6 +378,7 @@ class GraphClient:
         policy as a single request (:mod:`.retries`); a throttled answer holds back its own mailbox only. Each
         inner request is paced in its mailbox (read from its URL, else ``mailbox``).
         """
+        requests = [(url, with_prefer(h, self.prefer)) for url, h in requests]  # each inner request its own
         results: list[dict[str, Any] | GraphError] = [GraphError(0, "NotSent", "", "$batch")] * len(requests)
         owners = [mailbox_of(url) or mailbox for url, _ in requests]
         for start in range(0, len(requests), BATCH_SIZE):
@@ -489,6 +495,18 @@ class GraphClient:
         """
         for page in self.iter_pages(self.rebased(start), params=params, headers=headers, mailbox=mailbox, first=first):
             yield DeltaPage(items=page.get("value", []), delta_link=page.get("@odata.deltaLink"))
+
+
+def with_prefer(headers: Mapping[str, str] | None, preferences: tuple[str, ...]) -> Mapping[str, str] | None:
+    """``headers`` with ``preferences`` added to their Prefer header: one header, the values comma-separated
+    (``odata.maxpagesize=1000, IdType="ImmutableId"``), as Graph takes them."""
+    if not preferences:
+        return headers
+    out = dict(headers or {})
+    name = next((key for key in out if key.lower() == "prefer"), "Prefer")
+    values = [value.strip() for value in out.get(name, "").split(",") if value.strip()]
+    out[name] = ", ".join([*values, *(p for p in preferences if p not in values)])
+    return out
 
 
 _DEFAULT_PORTS = {"https": 443, "http": 80}

@@ -88,6 +88,7 @@ BUSINESS = ParentKind("business", "business_id", ("id",), "businesses", lambda t
 SITE = ParentKind("site", "site_id", ("id",), "sites", lambda tenant: tenant.site_ids())
 DRIVE = ParentKind("drive", "drive_id", ("id",), "drives", lambda tenant: [d["id"] for d in tenant.libraries().drives])
 PARENT_KINDS: tuple[ParentKind, ...] = (TENANT, MAILBOX, GROUP, PLAN, TEAM, BUSINESS, SITE, DRIVE)
+OUTLOOK_WORKLOADS = ("mail", "calendar", "contacts")  # a mailbox's Outlook items: ids regular or immutable
 
 
 @dataclass(frozen=True)
@@ -170,6 +171,12 @@ class Entity:
     def progress_unit(self) -> str | None:
         """What progress lines count its parents in (``mailboxes``, ``groups``...), ``None`` when not counted."""
         return self.over.unit
+
+    @property
+    def outlook(self) -> bool:
+        """Whether it is read from Outlook (mail, calendar, contacts of a mailbox): its requests ask for the
+        database's Outlook id type (:mod:`.id_types`), and switching that type rebuilds its table."""
+        return self.over is MAILBOX and self.workload in OUTLOOK_WORKLOADS
 
     @property
     def per_folder(self) -> bool:

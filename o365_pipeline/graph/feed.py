@@ -9,6 +9,7 @@ threads take them; a parent that fails or stops before its end fails the attachm
 
 from __future__ import annotations
 
+import time
 from collections import deque
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -17,6 +18,7 @@ from .fanout import fan_out
 from .handover import HandOver
 from .readers import (
     DELETED_COLUMN,
+    ROUND_STARTED,
     Denied,
     Drop,
     Event,
@@ -109,6 +111,8 @@ def publish(events: Iterator[Event], feed: ParentFeed) -> Iterator[Event]:
         for event in events:
             if isinstance(event, Rows):
                 for row in event.rows:
+                    if row["id"] in event.moved:  # moved to another folder, same id: its attachments stay
+                        continue
                     owner = row["user_id"]
                     ids, with_files = pending.setdefault(owner, ([], []))
                     ids.append(row["id"])
@@ -144,6 +148,7 @@ def ride(ctx: ReadContext, feed: ParentFeed, catch_up: Iterator[Event] | None = 
     two was run alone since): its changes and the parent's together cover both positions; only its rows count.
     """
     users = ctx.tenant.users_for_content()
+    yield KeepState("state", ROUND_STARTED, time.time())  # what a later run of this table alone tells moves by
     yield from users_gone(ctx, users)
     ctx.parents.expect(len(users))
 

@@ -22,6 +22,7 @@ from .client import GraphClient
 from .entities import ENTITIES, Entity, ReaderName, permission_for
 from .errors import GraphError, MissingKeyError
 from .fanout import TaskCount, fan_out
+from .id_types import PREFER_IMMUTABLE
 from .reports import REFRESH_DATE, csv_rows, report_period, with_period
 from .tenant import Tenant, TenantUser, selected_sites
 
@@ -33,9 +34,11 @@ DELETED_COLUMN = "is_deleted"
 
 @dataclass(frozen=True)
 class Rows:
-    """Rows for the entity's table (``is_deleted`` set on removals)."""
+    """Rows for the entity's table (``is_deleted`` set on removals); ``moved``: ids of rows that only moved to
+    another folder of their mailbox, keeping their (immutable) id: their attachments did not change."""
 
     rows: list[dict[str, Any]]
+    moved: frozenset[str] = frozenset()
 
 
 @dataclass(frozen=True)
@@ -622,17 +625,85 @@ def mail_folder_ids(ctx: ReadContext, user_id: str, known: list[str], content: E
     return ids
 
 
+HOLD_ROWS = 5000  # changed rows a mailbox holds back while its other folders may report them moved
+ROUND_STARTED = "round_started"  # resource state: when the last run's rounds started (epoch seconds)
+CLOCK_MARGIN = 300.0  # seconds Graph's clock may be ahead of ours: a change that near the last run is a change
+
+
+class MailboxRound:
+    """One mailbox's folder streams reconciled per mailbox. An item moved to another folder is removed from the
+    old folder's delta and present in the new one's, in either order: removals are applied last, only for ids no
+    folder reported present.
+
+    With immutable ids the moved item keeps its id. Rows of rounds from a stored link (changes) are then held
+    until every folder is read (at most ``HOLD_ROWS``), so a removal of the same id in another folder marks them
+    :attr:`Rows.moved` when they were not modified since the last run started (``unchanged_before``): their
+    attachments are neither dropped nor read again. Anything else (a full round, a modified or unmatched item)
+    is handed on as a change.
+    """
+
+    def __init__(self, hold_moves: bool = False, unchanged_before: float | None = None) -> None:
+        self.hold_moves = hold_moves and unchanged_before is not None
+        self.unchanged_before = unchanged_before
+        self.present: set[str] = set()
+        self.removals: dict[str, dict[str, Any]] = {}
+        self.held: list[dict[str, Any]] = []
+
+    def add(self, rows: list[dict[str, Any]], changes: bool) -> Iterator[Rows]:
+        """Take one page's rows (``changes``: from a stored link); yields what can be handed on now."""
+        now: list[dict[str, Any]] = []
+        for row in rows:
+            if row[DELETED_COLUMN]:
+                self.removals[row["id"]] = row
+                continue
+            self.present.add(row["id"])
+            (self.held if self.hold_moves and changes else now).append(row)
+        if now:
+            yield Rows(now)
+        if len(self.held) > HOLD_ROWS:  # memory stays bounded: these count as changes
+            yield Rows(self.held)
+            self.held = []
+
+    def end(self) -> Iterator[Rows]:
+        """Every folder is read: the held rows (moved ones marked), then the removals of ids present nowhere."""
+        if self.held:
+            yield Rows(self.held, frozenset(row["id"] for row in self.held if self._moved(row)))
+            self.held = []
+        gone = [row for item_id, row in self.removals.items() if item_id not in self.present]
+        if gone:
+            yield Rows(gone)
+
+    def _moved(self, row: Mapping[str, Any]) -> bool:
+        if row["id"] not in self.removals or self.unchanged_before is None:
+            return False
+        try:
+            modified = dt.datetime.fromisoformat(str(row.get("lastModifiedDateTime"))).timestamp()
+        except ValueError:
+            return False
+        return modified < self.unchanged_before
+
+
+def immutable_ids(ctx: ReadContext) -> bool:
+    """Whether this reader's requests ask for immutable Outlook ids (a moved item keeps its id)."""
+    return PREFER_IMMUTABLE in ctx.client.prefer
+
+
+def mailbox_round(ctx: ReadContext) -> MailboxRound:
+    """A :class:`MailboxRound` for one mailbox of ``ctx``'s entity: moves told apart with immutable ids only."""
+    started = ctx.state.get(ROUND_STARTED)
+    unchanged_before = float(started) - CLOCK_MARGIN if started is not None else None
+    return MailboxRound(immutable_ids(ctx), unchanged_before)
+
+
 def read_messages_delta(ctx: ReadContext) -> Iterator[Event]:
-    """Per-folder message delta, reconciled per mailbox: a message moved between folders is deleted from the
-    old folder's stream and created in the new one, so deletions are applied last and only for ids no
-    folder of the mailbox reported as present."""
+    """Per-folder message delta, reconciled per mailbox (:class:`MailboxRound`): a message moved between folders
+    is removed from the old folder's stream and present in the new one's."""
     entity = ctx.entity
     headers = delta_headers(entity)
     known = known_streams(ctx.links)
 
     def work(user: TenantUser) -> Iterator[Event]:
-        present: set[str] = set()
-        deletions: dict[str, dict[str, Any]] = {}
+        reconciled = mailbox_round(ctx)
         folders = yield from mail_folder_ids(ctx, user.id, known.get(user.id, []), entity)
         params = _params(entity) or None
         streams = {f"{user.id}/{f}": (entity.path.format(user_id=user.id, folder_id=f), params) for f in folders}
@@ -649,24 +720,15 @@ def read_messages_delta(ctx: ReadContext) -> Iterator[Event]:
                 headers=headers,
             ):
                 if isinstance(event, Rows):
-                    kept = []
-                    for row in event.rows:
-                        if row[DELETED_COLUMN]:
-                            deletions[row["id"]] = row
-                        else:
-                            present.add(row["id"])
-                            kept.append(row)
-                    if kept:
-                        yield Rows(kept)
+                    yield from reconciled.add(event.rows, changes=f"{user.id}/{folder_id}" in ctx.links)
                 elif isinstance(event, Drop):
                     yield Drop.unlisted({**event.scope, "parent_folder_id": folder_id}, event.keep)
                 else:
                     yield event
-        gone = [row for message_id, row in deletions.items() if message_id not in present]
-        if gone:
-            yield Rows(gone)
+        yield from reconciled.end()
 
-    return per_user(ctx, work)
+    yield KeepState("state", ROUND_STARTED, time.time())
+    yield from per_user(ctx, work)
 
 
 def read_contacts_delta(ctx: ReadContext) -> Iterator[Event]:
@@ -693,14 +755,19 @@ def read_contacts_delta(ctx: ReadContext) -> Iterator[Event]:
         )
         streams = {f"{user.id}/{f}": (entity.path.format(user_id=user.id, folder_id=f), None) for f in folders}
         prefetch_initial(ctx, streams, None, user.id)
+        reconciled = MailboxRound()  # a contact moved keeps its id with immutable ids: removed last, if nowhere
         for folder_id in folders:
             path = entity.path.format(user_id=user.id, folder_id=folder_id)
             for event in delta_stream(
                 ctx, f"{user.id}/{folder_id}", path, None, scope={"user_id": user.id}, mailbox=user.id
             ):
-                if isinstance(event, Drop):  # a resync of one folder reconciles that folder only
-                    event = Drop.unlisted({**event.scope, "parent_folder_id": folder_id}, event.keep)
-                yield event
+                if isinstance(event, Rows):
+                    yield from reconciled.add(event.rows, changes=False)
+                elif isinstance(event, Drop):  # a resync of one folder reconciles that folder only
+                    yield Drop.unlisted({**event.scope, "parent_folder_id": folder_id}, event.keep)
+                else:
+                    yield event
+        yield from reconciled.end()
 
     return per_user(ctx, work)
 
@@ -772,7 +839,7 @@ def read_attachments(ctx: ReadContext) -> Iterator[Event]:
         if parent.per_folder:
             for folder_id in folders:
                 path = parent.path.format(user_id=user.id, folder_id=folder_id)
-                yield f"{user.id}/{folder_id}", path, {"$select": "id,hasAttachments"}
+                yield f"{user.id}/{folder_id}", path, {"$select": "id,hasAttachments,lastModifiedDateTime"}
         else:
             start, end = ctx.calendar_window
             path = parent.path.format(user_id=user.id)
@@ -793,6 +860,13 @@ def read_attachments(ctx: ReadContext) -> Iterator[Event]:
         prefetch_initial(ctx, {key: (path, params) for key, path, params in streams}, headers, user.id)
         changed: list[str] = []
         with_files: list[str] = []
+        reconciled = mailbox_round(ctx)
+
+        def take(rows: Rows) -> None:
+            kept = [row for row in rows.rows if row["id"] not in rows.moved]  # moved: attachments unchanged
+            changed.extend(row["id"] for row in kept)
+            with_files.extend(row["id"] for row in kept if not row[DELETED_COLUMN] and row.get("hasAttachments"))
+
         for key, path, params in streams:
             stream = delta_stream(ctx, key, path, params, scope={"user_id": user.id}, mailbox=user.id, headers=headers)
             for event in stream:
@@ -801,14 +875,17 @@ def read_attachments(ctx: ReadContext) -> Iterator[Event]:
                 if not isinstance(event, Rows):
                     yield event
                     continue
-                changed += [row["id"] for row in event.rows]
-                with_files += [row["id"] for row in event.rows if row.get("hasAttachments")]
+                for rows in reconciled.add(event.rows, changes=key in ctx.links):
+                    take(rows)
                 if len(with_files) >= 200:  # full batches across the mailbox's folders, bounded memory
                     yield from attachments_of(ctx, user.id, changed, with_files)
                     changed, with_files = [], []
+        for rows in reconciled.end():
+            take(rows)
         yield from attachments_of(ctx, user.id, changed, with_files)
 
-    return per_user(ctx, work)
+    yield KeepState("state", ROUND_STARTED, time.time())
+    yield from per_user(ctx, work)
 
 
 def attachments_of(ctx: ReadContext, owner: str, changed: Sequence[str], with_files: Sequence[str]) -> Iterator[Event]:

@@ -33,6 +33,7 @@ from .errors import Cancelled, SchemaChangeError
 from .fanout import TaskCount, in_background
 from .feed import ParentFeed, publish, ride
 from .folder_feed import FOLDER_TABLES, FolderFeed, publish_folders
+from .id_types import IMMUTABLE, IdType, preferences
 from .link_state import load_links, store_links
 from .readers import (
     DELETED_COLUMN,
@@ -150,6 +151,7 @@ class SyncRun:
     # grow with the mailboxes read at once; 8 left a throttled bench run at ~45% of its overall limit
     workers: int = 0
     file_format: str = "parquet"  # dlt's load files; "insert_values" for Postgres, which takes no parquet
+    outlook_ids: IdType = IMMUTABLE  # the id type every Outlook request asks for (the database's: outlook_ids.py)
     stats: dict[str, EntityStats] = field(default_factory=dict)
     feeds: dict[str, ParentFeed] = field(default_factory=dict, repr=False)  # by parent entity name
     folder_feeds: dict[str, FolderFeed] = field(default_factory=dict, repr=False)  # by folder table name
@@ -174,7 +176,8 @@ class SyncRun:
         """The client as one entity uses it: its own request counters, the same for the whole run."""
         with self._lock:
             if entity not in self._views:
-                self._views[entity] = self.require_client().view()
+                self._views[entity] = view = self.require_client().view()
+                view.prefer = preferences(ENTITIES[entity], self.outlook_ids) if entity in ENTITIES else ()
             return self._views[entity]
 
     @property
