@@ -9,7 +9,6 @@ threads take them; a parent that fails or stops before its end fails the attachm
 
 from __future__ import annotations
 
-import time
 from collections import deque
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -18,7 +17,6 @@ from .fanout import fan_out
 from .handover import HandOver
 from .readers import (
     DELETED_COLUMN,
-    ROUND_STARTED,
     Denied,
     Drop,
     Event,
@@ -148,7 +146,6 @@ def ride(ctx: ReadContext, feed: ParentFeed, catch_up: Iterator[Event] | None = 
     two was run alone since): its changes and the parent's together cover both positions; only its rows count.
     """
     users = ctx.tenant.users_for_content()
-    yield KeepState("state", ROUND_STARTED, time.time())  # what a later run of this table alone tells moves by
     yield from users_gone(ctx, users)
     ctx.parents.expect(len(users))
 

@@ -626,7 +626,7 @@ def mail_folder_ids(ctx: ReadContext, user_id: str, known: list[str], content: E
 
 
 HOLD_ROWS = 5000  # changed rows a mailbox holds back while its other folders may report them moved
-ROUND_STARTED = "round_started"  # resource state: when the last run's rounds started (epoch seconds)
+ROUND_STARTED = "round_started"  # resource state: {mailbox: when its last complete round started (epoch seconds)}
 CLOCK_MARGIN = 300.0  # seconds Graph's clock may be ahead of ours: a change that near the last run is a change
 
 
@@ -637,9 +637,9 @@ class MailboxRound:
 
     With immutable ids the moved item keeps its id. Rows of rounds from a stored link (changes) are then held
     until every folder is read (at most ``HOLD_ROWS``), so a removal of the same id in another folder marks them
-    :attr:`Rows.moved` when they were not modified since the last run started (``unchanged_before``): their
-    attachments are neither dropped nor read again. Anything else (a full round, a modified or unmatched item)
-    is handed on as a change.
+    :attr:`Rows.moved` when they were not modified since the mailbox's last complete round started
+    (``unchanged_before``, :class:`RoundTimes`): their attachments are neither dropped nor read again. Anything
+    else (a full round, a modified or unmatched item) is handed on as a change.
     """
 
     def __init__(self, hold_moves: bool = False, unchanged_before: float | None = None) -> None:
@@ -688,11 +688,31 @@ def immutable_ids(ctx: ReadContext) -> bool:
     return PREFER_IMMUTABLE in ctx.client.prefer
 
 
-def mailbox_round(ctx: ReadContext) -> MailboxRound:
-    """A :class:`MailboxRound` for one mailbox of ``ctx``'s entity: moves told apart with immutable ids only."""
-    started = ctx.state.get(ROUND_STARTED)
-    unchanged_before = float(started) - CLOCK_MARGIN if started is not None else None
-    return MailboxRound(immutable_ids(ctx), unchanged_before)
+class RoundTimes:
+    """When each mailbox's last complete round started (resource state ``round_started``): what was modified
+    before then, that round read. A mailbox whose round failed, was skipped or not read keeps its older time."""
+
+    def __init__(self, ctx: ReadContext) -> None:
+        stored = ctx.state.get(ROUND_STARTED)
+        self._ctx = ctx
+        self._previous: dict[str, float] = dict(stored) if isinstance(stored, Mapping) else {}
+        self._done: dict[str, float] = {}
+
+    def mailbox_round(self, owner: str) -> MailboxRound:
+        """A :class:`MailboxRound` for ``owner``: moves told apart with immutable ids, when its last round is known."""
+        started = self._previous.get(owner)
+        unchanged_before = float(started) - CLOCK_MARGIN if started is not None else None
+        return MailboxRound(immutable_ids(self._ctx), unchanged_before)
+
+    def done(self, owner: str, started: float) -> None:
+        """``owner``'s round, started at ``started``, read every folder."""
+        self._done[owner] = started
+
+    def keep(self) -> KeepState:
+        """The times to keep: this run's rounds, and the earlier ones of mailboxes still streamed."""
+        owners = {link_owner(key) for key in self._ctx.links}
+        kept = {owner: t for owner, t in self._previous.items() if owner in owners}
+        return KeepState("state", ROUND_STARTED, {**kept, **self._done})
 
 
 def read_messages_delta(ctx: ReadContext) -> Iterator[Event]:
@@ -702,8 +722,11 @@ def read_messages_delta(ctx: ReadContext) -> Iterator[Event]:
     headers = delta_headers(entity)
     known = known_streams(ctx.links)
 
+    times = RoundTimes(ctx)
+
     def work(user: TenantUser) -> Iterator[Event]:
-        reconciled = mailbox_round(ctx)
+        started = time.time()
+        reconciled = times.mailbox_round(user.id)
         folders = yield from mail_folder_ids(ctx, user.id, known.get(user.id, []), entity)
         params = _params(entity) or None
         streams = {f"{user.id}/{f}": (entity.path.format(user_id=user.id, folder_id=f), params) for f in folders}
@@ -726,9 +749,10 @@ def read_messages_delta(ctx: ReadContext) -> Iterator[Event]:
                 else:
                     yield event
         yield from reconciled.end()
+        times.done(user.id, started)
 
-    yield KeepState("state", ROUND_STARTED, time.time())
     yield from per_user(ctx, work)
+    yield times.keep()
 
 
 def read_contacts_delta(ctx: ReadContext) -> Iterator[Event]:
@@ -834,6 +858,7 @@ def read_attachments(ctx: ReadContext) -> Iterator[Event]:
 
     known = known_streams(ctx.links)
     headers = delta_headers(parent)
+    times = RoundTimes(ctx)
 
     def parent_streams(user: TenantUser, folders: list[str]) -> Iterator[tuple[str, str, dict[str, str] | None]]:
         if parent.per_folder:
@@ -853,6 +878,7 @@ def read_attachments(ctx: ReadContext) -> Iterator[Event]:
             )
 
     def work(user: TenantUser) -> Iterator[Event]:
+        started = time.time()
         folders: list[str] = []
         if parent.per_folder:
             folders = yield from mail_folder_ids(ctx, user.id, known.get(user.id, []), parent)
@@ -860,7 +886,7 @@ def read_attachments(ctx: ReadContext) -> Iterator[Event]:
         prefetch_initial(ctx, {key: (path, params) for key, path, params in streams}, headers, user.id)
         changed: list[str] = []
         with_files: list[str] = []
-        reconciled = mailbox_round(ctx)
+        reconciled = times.mailbox_round(user.id)
 
         def take(rows: Rows) -> None:
             kept = [row for row in rows.rows if row["id"] not in rows.moved]  # moved: attachments unchanged
@@ -883,9 +909,10 @@ def read_attachments(ctx: ReadContext) -> Iterator[Event]:
         for rows in reconciled.end():
             take(rows)
         yield from attachments_of(ctx, user.id, changed, with_files)
+        times.done(user.id, started)
 
-    yield KeepState("state", ROUND_STARTED, time.time())
     yield from per_user(ctx, work)
+    yield times.keep()
 
 
 def attachments_of(ctx: ReadContext, owner: str, changed: Sequence[str], with_files: Sequence[str]) -> Iterator[Event]:
