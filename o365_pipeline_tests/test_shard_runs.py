@@ -130,6 +130,10 @@ def test_every_shard_runs_through_the_queue_into_postgres_with_its_own_state(
     # The tenant-wide tables (directory, groups, calendars ...) headless; the mailboxes through the queue.
     run_sync(O365Auth.from_env(), PipelineConfig.from_env(), entities=TENANT_ENTITIES)
 
+    # The instance's Postgres schema is created here, once: the daemon and the backfill command creating it at the
+    # same time race ("type event_logs already exists") and the daemon dies.
+    with dg.DagsterInstance.get():
+        pass
     daemon = subprocess.Popen(
         [str(BIN / "dagster-daemon"), "run", "-w", "workspace.yaml"],
         cwd=ROOT,
@@ -158,7 +162,8 @@ def test_every_shard_runs_through_the_queue_into_postgres_with_its_own_state(
                 logs = [event.message for event in instance.all_logs(record.dagster_run.run_id)]
                 assert any("Graph budget share 32500/10s (4 runs at once)" in line for line in logs), record
     finally:
-        os.killpg(daemon.pid, signal.SIGTERM)
+        if daemon.poll() is None:
+            os.killpg(daemon.pid, signal.SIGTERM)
         daemon.wait(timeout=60)
 
     assert_postgres_equals_truth(postgres, emulator)
