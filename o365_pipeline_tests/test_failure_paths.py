@@ -116,13 +116,15 @@ def test_a_missing_permission_skips_that_entity_loads_the_rest_and_exits_non_zer
 ) -> None:
     run = sync(tenant, tmp_path, ALL, [denied(r"^/v1\.0/teams"), denied("/subscribedSkus", "Forbidden")])
     assert run.code == 1, run.stderr[-2000:]
+    listed = ("channel_members", "channel_message_replies", "channel_messages", "channels")  # they list teams first
+    needs = ", ".join(f"{name} needs the Graph permission Team.ReadBasic.All" for name in listed)
     assert run.last_line == (
-        "error: channels needs the Graph permission Team.ReadBasic.All, subscribed_skus needs the Graph permission "
-        "Organization.Read.All, teams needs the Graph permission Team.ReadBasic.All: grant it, or leave the entity "
-        "out with O365_ENTITIES"
+        f"error: {needs}, subscribed_skus needs the Graph permission Organization.Read.All, team_members needs the "
+        "Graph permission Team.ReadBasic.All, teams needs the Graph permission Team.ReadBasic.All: grant it, or leave "
+        "the entity out with O365_ENTITIES"
     )
     warnings = [line for line in run.stderr.splitlines() if "not read: Graph refused" in line]
-    assert len(warnings) == 3  # one per entity, naming the permission
+    assert len(warnings) == 7  # one per entity, naming the permission
     assert all(("Team.ReadBasic.All" in line) != ("subscribed_skus" in line) for line in warnings)
     expected = truth(tenant)
     for table in ("users", "organization", "messages", "message_attachments", "events", "planner_tasks"):

@@ -20,7 +20,7 @@ MAILBOX_NOT_ENABLED = "MailboxNotEnabledForRESTAPI"
 
 @dataclass(frozen=True)
 class Probe:
-    """One entity to probe: `path` is relative to /v1.0 and may contain `{user_id}`."""
+    """One entity to probe: `path` is relative to /v1.0 and may contain `{user_id}`, `{team_id}`, `{channel_id}`."""
 
     entity: str
     path: str
@@ -59,6 +59,26 @@ def _values(response: httpx.Response) -> list[Any]:
         return []
     values = body.get("value") if isinstance(body, dict) else None
     return values if isinstance(values, list) else []
+
+
+class _FirstChannel:
+    """The first team and its first channel, asked once when a probe names them."""
+
+    def __init__(self, graph: _Graph) -> None:
+        self._graph = graph
+        self._ids: tuple[str, str] | None = None
+        self._asked = False
+
+    def ids(self) -> tuple[str, str] | None:
+        if not self._asked:
+            self._asked = True
+            teams = _values(self._graph.get("teams?$top=1&$select=id"))
+            if teams:
+                team_id = str(teams[0]["id"])
+                channels = _values(self._graph.get(f"teams/{team_id}/channels?$select=id"))
+                if channels:
+                    self._ids = (team_id, str(channels[0]["id"]))
+        return self._ids
 
 
 def _verdict(response: httpx.Response, probe: Probe) -> str:
@@ -117,6 +137,7 @@ def run_connection_check(auth: GraphAuth | O365Auth, probes: Sequence[Probe], ou
             user_id = str(users[0]["id"]) if users else None
             readable = 0
             sites = _SiteToProbe(graph)
+            channel = _FirstChannel(graph)
             for probe in probes:
                 if "{user_id}" in probe.path and user_id is None:
                     out(f"{probe.entity}: not checked (no user readable: needs User.Read.All)")
@@ -125,6 +146,12 @@ def run_connection_check(auth: GraphAuth | O365Auth, probes: Sequence[Probe], ou
                     out(f"{probe.entity}: {sites.missing}")
                     continue
                 path = probe.path.replace("{user_id}", user_id or "").replace("{site_id}", sites.site_id() or "")
+                if "{team_id}" in path:
+                    ids = channel.ids()
+                    if ids is None:
+                        out(f"{probe.entity}: not checked (no team with a channel readable)")
+                        continue
+                    path = path.replace("{team_id}", ids[0]).replace("{channel_id}", ids[1])
                 verdict = _verdict(graph.get(path.lstrip("/")), probe)
                 readable += verdict == "readable"
                 out(f"{probe.entity}: {verdict}")

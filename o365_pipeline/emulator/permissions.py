@@ -100,6 +100,12 @@ ROUTE_PERMISSIONS: dict[str, tuple[str, ...]] = {
     "channels": _CHANNELS,
     "group_conversations": ("Group.Read.All", "Group.ReadWrite.All"),
     **dict.fromkeys(
+        ("channel_messages", "channel_messages_delta", "channel_message_replies"),
+        ("ChannelMessage.Read.All", "ChannelMessage.Read.Group"),  # protected: Microsoft approves the app first
+    ),
+    "team_members": ("TeamMember.Read.All", "TeamMember.ReadWrite.All", "TeamMember.Read.Group"),
+    "channel_members": ("ChannelMember.Read.All", "ChannelMember.ReadWrite.All"),
+    **dict.fromkeys(
         (
             "booking_businesses",
             "booking_business",

@@ -16,6 +16,7 @@ from .tenant_bookings import BookingWorkloads
 from .tenant_collab import GroupWorkloads, team_provisioning
 from .tenant_files import DriveStore
 from .tenant_sites import SiteStore
+from .tenant_teams import TeamsMessages
 from .workload_directory import GroupRef, UserRef
 
 if TYPE_CHECKING:
@@ -83,6 +84,7 @@ class Workloads:
         self.directory = view
         self.drives = DriveStore(view, items_per_drive=items, clock=emu.clock)
         self.groups = GroupWorkloads(view)
+        self.teams = TeamsMessages(self.groups, emu.directory, emu.clock.tick)  # channel messages, members
         self.bookings = BookingWorkloads(view, businesses=max(2, n_users // per_business))
         self.sign_ins = EventLog(view, "signIns", n_users * signins)
         self.directory_audits = EventLog(view, "directoryAudits", n_users * audits)

@@ -43,6 +43,10 @@ ReaderName = Literal[
     "list_items_delta",
     "library_delta",
     "report_snapshot",
+    # ---- teams messages and members ----
+    "channel_messages_delta",
+    "channel_replies_delta",
+    "channel_list",
 ]
 
 
@@ -51,7 +55,7 @@ class ParentKind:
     """What an entity's reader fans out over: the tenant itself, or each of a kind of parent (mailbox, group...).
 
     Attributes:
-        name: the parent kind (``tenant``, ``mailbox``, ``group``, ``plan``, ``team``, ``business``).
+        name: the parent kind (``tenant``, ``mailbox``, ``group``, ``plan``, ``team``, ``business``, ``channel``).
         placeholder: the parent's id in the entity's path (``{user_id}``); ``None`` for the tenant.
         key_columns: the raw table's primary key (a mailbox's items are unique per mailbox only).
         unit: what progress lines count the parents in (``12/40 mailboxes``); ``None``: not counted.
@@ -87,7 +91,16 @@ BUSINESS = ParentKind("business", "business_id", ("id",), "businesses", lambda t
 # SharePoint: a site's lists are streams within it (as a mailbox's folders); a document library is a drive
 SITE = ParentKind("site", "site_id", ("id",), "sites", lambda tenant: tenant.site_ids())
 DRIVE = ParentKind("drive", "drive_id", ("id",), "drives", lambda tenant: [d["id"] for d in tenant.libraries().drives])
-PARENT_KINDS: tuple[ParentKind, ...] = (TENANT, MAILBOX, GROUP, PLAN, TEAM, BUSINESS, SITE, DRIVE)
+# a channel is known by its team and its own id ({team_id} then {channel_id} in paths); Graph's message ids are
+# unique per channel only, so its tables are keyed by both. Its parents are listed as "team_id/channel_id".
+CHANNEL = ParentKind(
+    "channel",
+    "team_id",
+    ("team_id", "channel_id", "id"),
+    "channels",
+    lambda tenant: [f"{team_id}/{channel_id}" for team_id, channel_id in tenant.channels()],
+)
+PARENT_KINDS: tuple[ParentKind, ...] = (TENANT, MAILBOX, GROUP, PLAN, TEAM, BUSINESS, SITE, DRIVE, CHANNEL)
 OUTLOOK_WORKLOADS = ("mail", "calendar", "contacts")  # a mailbox's Outlook items: ids regular or immutable
 
 
@@ -253,6 +266,44 @@ DEVICE_COLUMNS: dict[str, DataType] = {
     "model": "text",
     "registrationDateTime": "timestamp",
     "approximateLastSignInDateTime": "timestamp",
+}
+
+# a chatMessage's scalar properties; its sender and lists as JSON (the body is flattened: body__content)
+CHANNEL_MESSAGE_COLUMNS: dict[str, DataType] = {
+    "team_id": "text",
+    "channel_id": "text",
+    "replyToId": "text",
+    "etag": "text",
+    "messageType": "text",
+    "createdDateTime": "timestamp",
+    "lastModifiedDateTime": "timestamp",
+    "lastEditedDateTime": "timestamp",
+    "subject": "text",
+    "summary": "text",
+    "importance": "text",
+    "locale": "text",
+    "webUrl": "text",
+    "from": "json",
+    "eventDetail": "json",
+    "attachments": "json",
+    "mentions": "json",
+    "reactions": "json",
+    "messageHistory": "json",
+}
+
+# application permissions Microsoft grants only after its protected-API request form (Teams messages): without
+# that approval Graph answers 403 although the permission is consented
+PROTECTED_PERMISSIONS = frozenset({"ChannelMessage.Read.All"})
+
+# an aadUserConversationMember (team or channel membership)
+MEMBER_COLUMNS: dict[str, DataType] = {
+    "team_id": "text",
+    "userId": "text",
+    "displayName": "text",
+    "email": "text",
+    "roles": "json",
+    "tenantId": "text",
+    "visibleHistoryStartDateTime": "text",  # 0001-01-01T00:00:00Z (all history) is out of a timestamp's range
 }
 
 ENTITIES: dict[str, Entity] = {
@@ -918,6 +969,86 @@ ENTITIES: dict[str, Entity] = {
             descriptions={
                 "displayName": "Name members see for the channel in its team.",
                 "description": "What the channel is for.",
+            },
+        ),
+        # ---- teams messages and members ---------------------------------------------------------------
+        Entity(
+            name="channel_messages",
+            path="teams/{team_id}/channels/{channel_id}/messages/delta",
+            workload="teams",
+            strategy="delta",
+            reader="channel_messages_delta",
+            over=CHANNEL,
+            permission="ChannelMessage.Read.All",
+            probe="teams/{team_id}/channels/{channel_id}/messages?$top=1",
+            description="Top-level messages of every channel (no replies), from per-channel messages/delta; "
+            "a message deleted in Teams leaves the table.",
+            columns=CHANNEL_MESSAGE_COLUMNS,
+            page_size=50,
+            descriptions={
+                "id": "Graph's message id (its creation time in epoch milliseconds): unique within its channel only.",
+                "importance": "Sender's importance flag: normal, high or urgent.",
+                "subject": "Subject line of the post (top-level channel messages only; often empty).",
+                "createdDateTime": "When it was posted (UTC).",
+                "lastModifiedDateTime": "When it last changed (UTC): edits and reactions included.",
+            },
+        ),
+        Entity(
+            name="channel_message_replies",
+            path="teams/{team_id}/channels/{channel_id}/messages/delta",
+            workload="teams",
+            strategy="delta",
+            reader="channel_replies_delta",
+            over=CHANNEL,
+            permission="ChannelMessage.Read.All",
+            probe="teams/{team_id}/channels/{channel_id}/messages?$top=1",
+            description="Replies to every channel message, from per-channel messages/delta with $expand=replies "
+            "(the replies of each message whose reply chain changed).",
+            columns={**CHANNEL_MESSAGE_COLUMNS, "message_id": "text"},
+            page_size=50,
+            descriptions={
+                "id": "Graph's reply id (its creation time in epoch milliseconds): unique within its channel only.",
+                "message_id": "The top-level message (channel_messages.id, same channel) it replies to.",
+                "importance": "Sender's importance flag: normal, high or urgent.",
+                "subject": "Always empty for a reply (subjects are on top-level messages).",
+                "createdDateTime": "When it was posted (UTC).",
+                "lastModifiedDateTime": "When it last changed (UTC): edits and reactions included.",
+            },
+        ),
+        Entity(
+            name="team_members",
+            path="teams/{team_id}/members",
+            workload="teams",
+            strategy="replace",
+            reader="parent_list",
+            over=TEAM,
+            permission="TeamMember.Read.All",
+            probe="teams/{team_id}/members",
+            description="Members of every team with their roles (owner, guest), from teams/{id}/members.",
+            columns=MEMBER_COLUMNS,
+            descriptions={
+                "id": "Graph's membership id (opaque: one per team and user).",
+                "userId": "The member's user id (users.id).",
+                "displayName": "The member's name.",
+                "email": "The member's mail address.",
+            },
+        ),
+        Entity(
+            name="channel_members",
+            path="teams/{team_id}/channels/{channel_id}/members",
+            workload="teams",
+            strategy="replace",
+            reader="channel_list",
+            over=CHANNEL,
+            permission="ChannelMember.Read.All",
+            probe="teams/{team_id}/channels/{channel_id}/members",
+            description="Members of every channel with their roles; private and shared channels have their own.",
+            columns={**MEMBER_COLUMNS, "channel_id": "text"},
+            descriptions={
+                "id": "Graph's membership id (opaque: one per channel and user).",
+                "userId": "The member's user id (users.id).",
+                "displayName": "The member's name.",
+                "email": "The member's mail address.",
             },
         ),
         # ---- bookings --------------------------------------------------------------------------------

@@ -255,6 +255,25 @@ PROPERTIES: dict[str, str] = {
     "registrationDateTime": "When it was registered with Entra ID (UTC).",
     "approximateLastSignInDateTime": "Last sign-in from the device (UTC; Entra updates it about every two weeks): "
     "finds stale devices.",
+    # ---- teams messages and members ----
+    "team_id": "The team (teams.id, its group's id) it belongs to.",
+    "channel_id": "The channel (channels.id) it was posted in or belongs to; with team_id and id the key.",
+    "replyToId": "The message it replies to (empty for a top-level message).",
+    "etag": "Version of the message (changes with every edit or reaction).",
+    "messageType": "message for what a person or bot wrote; systemEventMessage for events (member added...).",
+    "lastEditedDateTime": "When its author last edited the text (UTC); empty when never edited.",
+    "summary": "Short text Teams shows in notifications instead of the body, when the sender set one.",
+    "locale": "Locale the client set (Teams always writes en-us).",
+    "from": "Who posted it (JSON): user (id, displayName), or application or device for a bot or connector.",
+    "eventDetail": "For a system event message, what happened (member added, channel renamed...) as JSON.",
+    "attachments": "Files, cards and links attached to the message (JSON list).",
+    "mentions": "People, channels or tags @mentioned in the message (JSON list).",
+    "reactions": "Reactions (like, heart...) with who reacted and when (JSON list).",
+    "messageHistory": "Edits and reactions over time (JSON list).",
+    "roles": "Roles in the team or channel (JSON list): owner, guest; empty for a plain member.",
+    "tenantId": "Entra tenant of the member (a member from another tenant in shared channels shows its own).",
+    "visibleHistoryStartDateTime": "From when the member sees the chat history, as Graph writes it "
+    "(0001-01-01T00:00:00Z: all of it).",
 }
 
 # Columns the sync adds to every raw table.

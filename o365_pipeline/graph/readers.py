@@ -1175,6 +1175,134 @@ def read_report_snapshot(ctx: ReadContext) -> Iterator[Event]:
     yield KeepState("state", SNAPSHOTS, dict(sorted(known.items())[-SNAPSHOTS_KEPT:]))
 
 
+# ---- readers of channel children (Teams channel messages, their replies, channel members) ---------------------
+
+Channel = tuple[str, str]  # (team id, channel id)
+
+
+def _channel_scope(channel: Channel) -> dict[str, str]:
+    return {"team_id": channel[0], "channel_id": channel[1]}
+
+
+def per_channel(ctx: ReadContext, work: Callable[[Channel], Iterator[Event]]) -> Iterator[Event]:
+    """Run ``work`` for every channel of every team on the worker threads; a channel gone meanwhile (404) is
+    skipped, a 403 ends the entity (:class:`Denied`: the permission, e.g. the protected ChannelMessage.Read.All, is
+    missing). The rows of channels gone upstream are dropped first."""
+    channels = ctx.tenant.channels()
+    yield from channels_gone(ctx, channels)
+
+    def guarded(channel: Channel) -> Iterator[Event]:
+        try:
+            yield from work(channel)
+        except GraphError as exc:
+            if exc.status != 404:
+                raise
+            yield Skipped("/".join(channel), exc.code)
+
+    yield from fan_out(channels, guarded, workers=ctx.workers, count=ctx.parents, cancelled=ctx.client.cancelled)
+
+
+def channels_gone(ctx: ReadContext, channels: list[Channel]) -> Iterator[Event]:
+    """Drop the rows of channels no longer listed (a deleted team or channel) when the channels differ from the
+    last run's; the stored streams of teams gone leave the state with them (:class:`Forget`)."""
+    digest = hashlib.blake2b("\n".join(sorted("/".join(c) for c in channels)).encode(), digest_size=16).hexdigest()
+    if ctx.state.get("channels_digest") != digest:
+        yield Drop.children_of_others({}, "channel_id", [channel_id for _, channel_id in channels])
+        yield KeepState("state", "channels_digest", digest)
+    gone = {link_owner(key) for key in ctx.links} - {team_id for team_id, _ in channels}
+    if gone:
+        yield Forget(frozenset(gone))
+
+
+def message_row(item: dict[str, Any], extra: Mapping[str, str]) -> dict[str, Any]:
+    """A channel message or reply as a row: one Teams deleted (``deletedDateTime`` set, it stays listed without
+    its body) is a deletion; the sender's type annotation is left out (it would be a column of its own)."""
+    if item.get("deletedDateTime"):
+        return {"id": item["id"], **extra, DELETED_COLUMN: True}
+    row = {key: value for key, value in item.items() if not key.startswith("@") and not key.startswith("replies")}
+    sender = row.get("from")
+    if isinstance(sender, dict) and isinstance(sender.get("user"), dict):
+        user = {key: value for key, value in sender["user"].items() if not key.startswith("@")}
+        row["from"] = {**sender, "user": user}
+    row.update(extra)
+    row[DELETED_COLUMN] = False
+    return row
+
+
+def read_channel_messages_delta(ctx: ReadContext) -> Iterator[Event]:
+    """Per-channel messages/delta (top-level messages); a message deleted in Teams arrives with its
+    ``deletedDateTime`` set and leaves the table."""
+    entity = ctx.entity
+
+    def work(channel: Channel) -> Iterator[Event]:
+        scope = _channel_scope(channel)
+        path = entity.path.format(**scope)
+        for event in delta_stream(ctx, "/".join(channel), path, _params(entity), scope=scope):
+            if isinstance(event, Rows):
+                event = Rows([message_row(row, scope) for row in event.rows])
+            yield event
+
+    return per_channel(ctx, work)
+
+
+def read_channel_replies_delta(ctx: ReadContext) -> Iterator[Event]:
+    """Replies from per-channel messages/delta with ``$expand=replies``: a message whose reply chain changed
+    comes with all its replies (beyond 1000, ``replies@odata.nextLink`` pages), so its stored replies are
+    replaced by them; a deleted message takes its replies with it."""
+    entity = ctx.entity
+    params = {**_params(entity), "$expand": "replies"}
+
+    def work(channel: Channel) -> Iterator[Event]:
+        scope = _channel_scope(channel)
+        path = entity.path.format(**scope)
+        for event in delta_stream(ctx, "/".join(channel), path, params, scope=scope):
+            if isinstance(event, Rows):
+                yield from replies_of(ctx, event.rows, scope)
+            elif isinstance(event, Drop):  # a resync: replies of messages its full round no longer returned
+                yield Drop.children_of_others(scope, "message_id", tuple(event.keep))
+            else:
+                yield event
+
+    return per_channel(ctx, work)
+
+
+def replies_of(ctx: ReadContext, roots: list[dict[str, Any]], scope: Mapping[str, str]) -> Iterator[Event]:
+    """Drop the stored replies of changed messages, then load the replies they carry now."""
+    yield Drop.children_of(scope, "message_id", [root["id"] for root in roots])
+    rows: list[dict[str, Any]] = []
+    for root in roots:
+        if root[DELETED_COLUMN] or root.get("deletedDateTime"):
+            continue
+        extra = {**scope, "message_id": root["id"]}
+        replies = list(root.get("replies") or [])
+        link = root.get("replies@odata.nextLink")
+        if isinstance(link, str):
+            replies += [item for page in ctx.client.iter_pages(link) for item in page.get("value", [])]
+        rows_of(ctx, replies, ctx.entity.path.format(**scope), extra)  # every reply has its key
+        rows += [row for item in replies if not (row := message_row(item, extra))[DELETED_COLUMN]]
+    if rows:
+        yield Rows(rows)
+
+
+def read_channel_list(ctx: ReadContext) -> Iterator[Event]:
+    """A collection under every channel of every team (channel members), read whole; first pages of 20 channels
+    per ``$batch``."""
+    entity = ctx.entity
+    channels = ctx.tenant.channels()
+    paths = {"/".join(channel): entity.path.format(**_channel_scope(channel)) for channel in channels}
+    firsts = batch_first_pages(ctx, paths) if len(channels) > 1 else {}
+
+    def work(channel: Channel) -> Iterator[Event]:
+        key = "/".join(channel)
+        first = firsts.get(key)
+        if isinstance(first, GraphError):
+            raise first
+        for page in ctx.client.iter_pages(paths[key], params=None, first=first):
+            yield Rows(rows_of(ctx, page.get("value", []), paths[key], _channel_scope(channel)))
+
+    return per_channel(ctx, work)
+
+
 READERS: dict[ReaderName, Callable[[ReadContext], Iterator[Event]]] = {
     "directory_delta": read_directory_delta,
     "members_delta": read_members_delta,
@@ -1200,4 +1328,8 @@ READERS: dict[ReaderName, Callable[[ReadContext], Iterator[Event]]] = {
     "list_items_delta": read_list_items_delta,
     "library_delta": read_library_delta,
     "report_snapshot": read_report_snapshot,
+    # ---- teams messages and members ----
+    "channel_messages_delta": read_channel_messages_delta,
+    "channel_replies_delta": read_channel_replies_delta,
+    "channel_list": read_channel_list,
 }

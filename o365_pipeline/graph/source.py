@@ -28,7 +28,7 @@ from dlt.extract.source import SourceInjectableContext
 from .arrow_rows import LAYOUTS, SEQUENCE_COLUMN, ArrowLayout, TypeMismatch
 from .client import GraphClient, RequestStats
 from .early_pages import EarlyPages
-from .entities import ENTITIES, Entity, select_entities
+from .entities import ENTITIES, PROTECTED_PERMISSIONS, Entity, select_entities
 from .errors import Cancelled, SchemaChangeError
 from .fanout import TaskCount, in_background
 from .feed import ParentFeed, publish, ride
@@ -264,8 +264,9 @@ class StoredRows:
     A table that does not exist yet (first run) holds nothing: that is checked once, not once per drop.
     """
 
-    def __init__(self, table: str) -> None:
+    def __init__(self, table: str, keys: Sequence[str] = ("id",)) -> None:
         self.table = table
+        self.keys = tuple(keys)  # a deletion row carries the whole primary key
         self._stack = contextlib.ExitStack()
         self._client: Any = None
         self._exists: bool | None = None
@@ -301,7 +302,8 @@ class StoredRows:
             drop = self._owned_gone(drop)
             if not drop.parents:
                 return []
-        columns = [*drop.scope, *([drop.parent_column] if drop.parent_column else [])]
+        named = [*drop.scope, *([drop.parent_column] if drop.parent_column else [])]
+        columns = list(dict.fromkeys([*named, *(key for key in self.keys if key != "id")]))
         where = [f"{column} = %s" for column in drop.scope]
         args: list[Any] = list(drop.scope.values())
         if drop.parent_column and not (drop.other_parents and not drop.parents and drop.parents_in):
@@ -338,12 +340,16 @@ class Snapshot:
     STATE_KEY = "hashes"
 
     def __init__(self, entity: Entity, previous: Mapping[str, str] | None) -> None:
-        self._per_user = primary_key(entity) == ("user_id", "id")
+        self._keys = primary_key(entity)
         self.previous = dict(previous or {})
         self.current: dict[str, str] = {}
 
     def _key(self, row: Mapping[str, Any]) -> str:
-        return f"{row.get('user_id')} {row['id']}" if self._per_user else str(row["id"])
+        """The row's key as stored: ``id``, ``user_id id``, ``team_id channel_id id`` (the id last: it may hold
+        spaces, the other columns do not)."""
+        if self._keys == ("id",):
+            return str(row["id"])
+        return " ".join(str(row.get(column)) for column in self._keys)
 
     def changed(self, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
         """The rows that are new or differ from the last run's."""
@@ -364,14 +370,11 @@ class Snapshot:
         """
         rows: list[dict[str, Any]] = []
         for key in self.previous.keys() - self.current.keys():
-            if self._per_user:
-                user_id, _, item_id = key.partition(" ")
-                if unread(user_id):
-                    self.current[key] = self.previous[key]
-                    continue
-                rows.append({"id": item_id, "user_id": user_id, DELETED_COLUMN: True})
-            else:
-                rows.append({"id": key, DELETED_COLUMN: True})
+            values = dict(zip(self._keys, key.split(" ", len(self._keys) - 1), strict=True))
+            if "user_id" in values and unread(values["user_id"]):
+                self.current[key] = self.previous[key]
+                continue
+            rows.append({**values, DELETED_COLUMN: True})
         return rows
 
 
@@ -593,7 +596,7 @@ def _extract(entity: Entity, run: SyncRun) -> Iterator[list[dict[str, Any]] | pa
         reader = publish_folders(reader, shares, dict(links))
     reader = denied_as_event(entity, reader)
     events = in_background(publish(reader, publishes) if publishes else reader, cancelled=client.cancelled)
-    stored = StoredRows(entity.name)
+    stored = StoredRows(entity.name, entity.key_columns)
     snapshot = Snapshot(entity, state.get(Snapshot.STATE_KEY)) if entity.strategy == "replace" else None
     pending = PendingTables(layout, run) if layout else None
     fold = _Fold(entity, run, links, state, stats, stored, snapshot, pending)
@@ -643,9 +646,14 @@ def _extract(entity: Entity, run: SyncRun) -> Iterator[list[dict[str, Any]] | pa
 
 def denied_line(entity: str, denied: Denied) -> str:
     """One line for an entity Graph refused: what was refused and the permission to grant."""
+    protected = (
+        " (a protected Teams API: Microsoft must also approve the app's request form, see docs/AUTHENTICATION.md)"
+        if denied.permission in PROTECTED_PERMISSIONS
+        else ""
+    )
     return (
         f"{entity}: not read: Graph refused {denied.path} ({denied.code}); the app needs the permission "
-        f"{denied.permission}: grant it, or leave the entity out with O365_ENTITIES"
+        f"{denied.permission}{protected}: grant it, or leave the entity out with O365_ENTITIES"
     )
 
 

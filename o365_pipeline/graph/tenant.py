@@ -50,7 +50,7 @@ def selected_sites(environ: Mapping[str, str] | None = None) -> tuple[str, ...]:
 
 
 class Tenant:
-    """Lists users, groups, plans, teams and Bookings businesses on first use (thread-safe, memoized)."""
+    """Lists users, groups, plans, teams, channels and Bookings businesses on first use (thread-safe, memoized)."""
 
     def __init__(
         self, client: GraphClient, only_users: Sequence[str] = (), owns: Callable[[str], bool] | None = None
@@ -136,6 +136,26 @@ class Tenant:
     def team_ids(self) -> list[str]:
         """Ids of every team."""
         return self._once("teams", lambda: [team["id"] for team in self._all("teams", {"$select": "id"})])
+
+    def channels(self) -> list[tuple[str, str]]:
+        """(team id, channel id) of every channel of every team (first pages of 20 teams per ``$batch``); a team
+        whose channels cannot be read (403/404) has none here."""
+
+        def compute() -> list[tuple[str, str]]:
+            teams = self.team_ids()
+            paths = [f"teams/{team_id}/channels?$select=id" for team_id in teams]
+            found: list[tuple[str, str]] = []
+            answers = self._client.batch([(path, None) for path in paths]) if paths else []
+            for team_id, path, first in zip(teams, paths, answers, strict=True):
+                if isinstance(first, GraphError):
+                    if first.status not in (403, 404):
+                        raise first
+                    continue
+                pages = self._client.iter_pages(path, first=first)
+                found += [(team_id, channel["id"]) for page in pages for channel in page.get("value", [])]
+            return found
+
+        return self._once("channels", compute)
 
     def business_ids(self) -> list[str]:
         """Ids of every Bookings business."""

@@ -51,6 +51,8 @@ def declared(cls: type[Parsable]) -> dict[str, Declared]:
         getter = next(n for n in code.co_names if n.startswith("get_"))
         cells = [c.cell_contents for c in fn.__closure__ or ()]
         arg = next((c for c in cells if isinstance(c, type)), None)
+        if arg is None and cls.__name__ in code.co_names:  # a property of the class's own type (chatMessage.replies)
+            arg = cls
         if arg is None:  # a collection of primitives names its element type: get_collection_of_primitive_values(str)
             arg = next((PRIMITIVES[n] for n in code.co_names if n in PRIMITIVES), None)
         out[name] = Declared(getter, arg)

@@ -56,6 +56,10 @@ ROUTE_MODELS = {
     "booking_customQuestions": "booking_custom_question.BookingCustomQuestion",
     "teams": "team.Team",
     "channels": "channel.Channel",
+    "channel_messages_delta": "chat_message.ChatMessage",
+    "channel_message_replies": "chat_message.ChatMessage",
+    "team_members": "conversation_member.ConversationMember",
+    "channel_members": "conversation_member.ConversationMember",
     "group_conversations": "conversation.Conversation",
     "planner_group_plans": "planner_plan.PlannerPlan",
     "planner_tasks": "planner_task.PlannerTask",
@@ -106,6 +110,7 @@ ROUTE_MODELS = {
     "service_principal": "service_principal.ServicePrincipal",
     "devices": "device.Device",
     "device": "device.Device",
+    "channel_messages": "chat_message.ChatMessage",
 }
 NOT_ENTITIES = {"batch"}  # the $batch envelope: its inner answers are recorded and checked one by one
 COUNTS = {"users_count", "groups_count"}  # /$count answers a number as text/plain, no model
@@ -114,7 +119,8 @@ REPORT, DOWNLOAD = "reports", "report_download"
 CSV_ROUTES = {REPORT, DOWNLOAD}
 # The other GET routes, with ids from earlier answers: {u} a readable mailbox, {g} a group, {t} a team, {p} a plan,
 # {b} a Bookings business, {d} the mailbox's drive, {m} a message, {c} a contact folder, {a} an application with a
-# certificate (asked for its key bytes), {e} a service principal (enterprise app), {v} a device.
+# certificate (asked for its key bytes), {e} a service principal (enterprise app), {v} a device, {ch} a channel of
+# {t}, {cm} a message of that channel.
 OTHER_ROUTES = (
     "/users/{u}",
     "/groups/{g}",
@@ -147,6 +153,8 @@ OTHER_ROUTES = (
     "/servicePrincipals/{e}",
     "/devices",
     "/devices/{v}",
+    "/teams/{t}/channels/{ch}/messages",
+    "/teams/{t}/channels/{ch}/messages/{cm}/replies",
 )
 
 
@@ -229,6 +237,8 @@ def _ask_other_routes(c: httpx.Client, seen: list[Answer]) -> None:
     }
     lists = c.get(f"/v1.0/sites/{ids['s']}/lists?$select=id,list").json()["value"]
     ids["l"] = next(lst["id"] for lst in lists if lst["list"]["template"] != "documentLibrary")  # a list with items
+    ids["ch"] = c.get(f"/v1.0/teams/{ids['t']}/channels?$select=id").json()["value"][0]["id"]
+    ids["cm"] = c.get(f"/v1.0/teams/{ids['t']}/channels/{ids['ch']}/messages?$top=1").json()["value"][0]["id"]
     for route in OTHER_ROUTES:
         url = "/v1.0" + route.format(**ids)
         assert c.get(url).status_code == 200, url

@@ -3,11 +3,20 @@ from typing import get_args
 
 import pytest
 
-from o365_pipeline.graph.entities import ENTITIES, MAILBOX, PARENT_KINDS, TENANT, ReaderName, select_entities
+from o365_pipeline.graph.entities import (
+    CHANNEL,
+    ENTITIES,
+    MAILBOX,
+    PARENT_KINDS,
+    TENANT,
+    ReaderName,
+    select_entities,
+)
 from o365_pipeline.graph.readers import READERS, _params, delta_headers
 from o365_pipeline.graph.source import EntityProgress, column_hints
 from o365_pipeline.progress import entity_line
 
+CHANNEL_TABLES = {"channel_messages", "channel_message_replies", "channel_members"}
 MAILBOX_TABLES = {
     "mail_folders",
     "messages",
@@ -46,19 +55,24 @@ def test_each_entity_fans_out_over_the_parent_its_path_names_first() -> None:
         assert (placeholders[0] if placeholders else None) == entity.over.placeholder, entity.name
 
 
-def test_mailbox_tables_are_keyed_per_mailbox_and_the_others_by_id() -> None:
+def test_mailbox_tables_are_keyed_per_mailbox_channel_tables_per_channel_and_the_others_by_id() -> None:
     assert {name for name, entity in ENTITIES.items() if entity.over is MAILBOX} == MAILBOX_TABLES
+    assert {name for name, entity in ENTITIES.items() if entity.over is CHANNEL} == CHANNEL_TABLES
     for name, entity in ENTITIES.items():
         assert entity.per_user == (name in MAILBOX_TABLES)
-        assert entity.key_columns == (("user_id", "id") if name in MAILBOX_TABLES else ("id",)), name
+        expected = ("user_id", "id") if name in MAILBOX_TABLES else ("id",)
+        if name in CHANNEL_TABLES:  # Graph's message ids are unique per channel only
+            expected = ("team_id", "channel_id", "id")
+        assert entity.key_columns == expected, name
 
 
 def test_progress_counts_each_entity_in_its_parents_unit() -> None:
     units = {name: entity.progress_unit for name, entity in ENTITIES.items() if entity.progress_unit}
     expected = {name: "mailboxes" for name in MAILBOX_TABLES}
     expected |= {"planner_plans": "groups", "group_conversations": "groups", "planner_tasks": "plans"}
-    expected |= {"channels": "teams"}
+    expected |= {"channels": "teams", "team_members": "teams"}
     expected |= {name: "sites" for name in ("site_lists", "list_items", "site_drives")} | {"library_items": "drives"}
+    expected |= {name: "channels" for name in CHANNEL_TABLES}
     bookings = [name for name in ENTITIES if name.startswith("booking_") and name != "booking_businesses"]
     expected |= {name: "businesses" for name in bookings}
     assert units == expected
