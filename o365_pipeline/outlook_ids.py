@@ -13,13 +13,15 @@ be run again, never followed by an incremental sync of half-rebuilt tables.
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
 import dlt
 
 from .config import PipelineConfig, SettingError
+from .destinations import SCHEMA_LOCK
 from .graph.entities import ENTITIES, select_entities
 from .graph.id_types import ID_TYPES, IMMUTABLE, REGULAR, IdType
 
@@ -139,17 +141,31 @@ def _read_marker(pipeline: dlt.Pipeline) -> tuple[IdType | None, IdType | None, 
 
 def _write_marker(pipeline: dlt.Pipeline, id_type: IdType, pending: IdType | None) -> None:
     with pipeline.sql_client() as client:
-        if not client.has_dataset():
-            client.create_dataset()
         name = client.make_qualified_table_name(MARKER_TABLE)
-        client.execute_sql(
-            f"create table if not exists {name} (id_type varchar(16) not null, pending varchar(16), "
-            "changed_at timestamp not null)"
-        )
+        with _schema_change(pipeline, client):  # shard runs on Postgres create the dataset one at a time
+            if not client.has_dataset():
+                client.create_dataset()
+            client.execute_sql(
+                f"create table if not exists {name} (id_type varchar(16) not null, pending varchar(16), "
+                "changed_at timestamp not null)"
+            )
         client.execute_sql(f"delete from {name}")
         client.execute_sql(
             f"insert into {name} (id_type, pending, changed_at) values (%s, %s, current_timestamp)", id_type, pending
         )
+
+
+@contextmanager
+def _schema_change(pipeline: dlt.Pipeline, client: Any) -> Iterator[None]:
+    """Hold the Postgres schema lock the destination's own schema changes hold (:mod:`.destinations`)."""
+    if not str(pipeline.destination.destination_type).endswith("postgres"):
+        yield
+        return
+    client.execute_sql("select pg_advisory_lock(%s)", SCHEMA_LOCK)
+    try:
+        yield
+    finally:
+        client.execute_sql("select pg_advisory_unlock(%s)", SCHEMA_LOCK)
 
 
 def _tables(client: Any, dataset: str) -> set[str]:
