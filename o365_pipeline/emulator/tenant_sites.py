@@ -199,6 +199,9 @@ class SiteStore:
         self.directory = directory
         self._groups_version = groups_version  # the groups' change counter: sites are listed again when it moves
         self._sites: tuple[int, list[Site]] | None = None
+        self._personal: tuple[int, list[Site]] | None = None
+        self._users: tuple[int, list[str]] | None = None
+        self._drives: tuple[list[Site], dict[str, tuple[Site, SiteList]]] | None = None
         self._lists: dict[str, list[SiteList]] = {}
         self.seed = directory.seed
         self.host = f"{directory.domain.split('.')[0]}.sharepoint.com"
@@ -241,7 +244,11 @@ class SiteStore:
         return out
 
     def personal_sites(self) -> list[Site]:
-        """The OneDrive site of every licensed user (``getAllSites`` lists them, ``isPersonalSite`` true)."""
+        """The OneDrive site of every licensed user (``getAllSites`` lists them, ``isPersonalSite`` true); listed
+        again only when the users changed (a page of getAllSites must not cost a pass over 5,000 users)."""
+        version = self.directory.users_version()
+        if self._personal is not None and self._personal[0] == version:
+            return self._personal[1]
         host = self.host.replace(".sharepoint.com", "-my.sharepoint.com")
         out = []
         for user in sorted(self.directory.users(), key=lambda u: u.id):
@@ -250,6 +257,7 @@ class SiteStore:
                 url = f"https://{host}/personal/{upn_slug(user.user_principal_name)}"
                 site = self._site(key, upn_slug(user.user_principal_name), user.display_name, url, None, False)
                 out.append(replace(site, id=f"{host},{site.id.split(',', 1)[1]}", personal=True, description=""))
+        self._personal = (version, out)
         return out
 
     def all_sites(self) -> list[Site]:
@@ -361,12 +369,13 @@ class SiteStore:
         return UserRef(lst.id, site.web_url, site.display_name, True)
 
     def drive_of(self, drive_id: str) -> tuple[Site, SiteList] | None:
-        """The site and library of a library drive id, or None."""
-        for site in self.sites():
-            for lst in self.lists(site):
-                if lst.library and drive_id_for(self.seed, lst.id) == drive_id:
-                    return site, lst
-        return None
+        """The site and library of a library drive id, or None (indexed once per list of sites)."""
+        sites = self.sites()
+        if self._drives is None or self._drives[0] is not sites:
+            libraries = [(site, lst) for site in sites for lst in self.lists(site) if lst.library]
+            index = {drive_id_for(self.seed, lst.id): (site, lst) for site, lst in libraries}
+            self._drives = (sites, index)
+        return self._drives[1].get(drive_id)
 
     def render_drive(self, site: Site, lst: SiteList) -> JsonDict:
         """Graph JSON of a document library's drive (a group site's is the group's drive)."""
@@ -390,15 +399,22 @@ class SiteStore:
         }
 
     # -- list items -------------------------------------------------------------------------
+    def _user_ids(self) -> list[str]:
+        """Every user's id, sorted (list item authors are drawn from them); listed again when the users change."""
+        version = self.directory.users_version()
+        if self._users is None or self._users[0] != version:
+            self._users = (version, sorted(user.id for user in self.directory.users()))
+        return self._users[1]
+
     def _log(self, site: Site, lst: SiteList) -> _ListLog:
         log = self._logs.get(lst.id)
         if log is None:
             rng = rng_for(self.seed, "list-items", lst.id)
-            users = sorted(self.directory.users(), key=lambda u: u.id)
+            users = self._user_ids()
             items: dict[str, ListItem] = {}
             for number in range(1, rng.randint(2, 5) + 1):
                 created = lst.created + rng.randint(1, 200) * DAY
-                author = rng.choice(users).id if users else ""
+                author = rng.choice(users) if users else ""
                 title = f"{rng.choice(ITEM_TITLES)} {number}"
                 items[str(number)] = ListItem(str(number), title, rng.choice(ITEM_STATES), created, created, 1, author)
             log = self._logs[lst.id] = _ListLog(items, {}, dict.fromkeys(items, 0), {}, len(items) + 1)
@@ -492,7 +508,7 @@ class SiteStore:
             raise GraphError(400, "BadRequest", f"list_items: unknown op {op!r}; use create, update or delete")
         with self._lock:
             lists = [(s, lst) for s in self.sites() for lst in self.lists(s) if not lst.library]
-            users = sorted(self.directory.users(), key=lambda u: u.id)
+            users = self._user_ids()
             done: list[str] = []
             for _ in range(count * 20):
                 if len(done) >= count or not lists:
@@ -506,7 +522,7 @@ class SiteStore:
                 if op == "create":
                     item_id = str(log.next_id)
                     log.next_id += 1
-                    author = rng.choice(users).id if users else ""
+                    author = rng.choice(users) if users else ""
                     title = f"{rng.choice(ITEM_TITLES)} {item_id}"
                     log.items[item_id] = ListItem(item_id, title, ITEM_STATES[0], when, when, 1, author)
                     log.created_seq[item_id] = seq

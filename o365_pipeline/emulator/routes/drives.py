@@ -59,13 +59,13 @@ def register(emu: Emulator) -> None:
 
     def drive_owner(req: Request, drive_id: str) -> tuple[DriveStore, UserRef]:
         """A OneDrive's store and owner, or a document library's (its site's access checked)."""
-        user = store.user_for_drive(drive_id)
-        if user is not None:
+        found = sites.drive_of(drive_id)  # first: a library id would make the OneDrive store index every user
+        if found is None:
+            user = store.user_for_drive(drive_id)
+            if user is None:
+                raise GraphError(404, "itemNotFound", "The resource could not be found.")
             onedrive_access(req)
             return store, user
-        found = sites.drive_of(drive_id)
-        if found is None:
-            raise GraphError(404, "itemNotFound", "The resource could not be found.")
         site, library = found
         sites.check_access(req.claims or {}, site, files=True)
         return sites.libraries, sites.library_ref(library, site)
