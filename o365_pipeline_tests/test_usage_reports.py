@@ -192,3 +192,28 @@ def test_test_connection_and_sync_name_reports_read_all_when_graph_refuses_a_rep
     last = refused.stderr.strip().splitlines()[-1]
     assert "usage_mailbox_usage_detail needs the Graph permission Reports.Read.All" in last, last
     assert snapshots(tmp_path, "usage_teams_user_activity_user_detail")  # the other reports loaded
+
+
+def test_a_recomputed_day_replaces_that_days_rows(tenant: EmulatorServer, tmp_path: Path) -> None:
+    assert sync(tenant, tmp_path).returncode == 0
+    before = {table: snapshots(tmp_path, table) for table in REPORTS}
+    upns = dict(stored(tmp_path, "select id, user_principal_name from o365_raw.users"))
+    gone = admin(tenant, "POST", "mutate", {"seed": 3, "ops": [{"entity": "users", "op": "delete"}]})
+    came = admin(tenant, "POST", "mutate", {"seed": 4, "ops": [{"entity": "users", "op": "create"}]})
+    admin(tenant, "POST", "mutate", {"ops": [{"entity": table, "op": "recompute"} for table in REPORTS]})
+
+    again = sync(tenant, tmp_path)
+    assert again.returncode == 0, again.stderr[-2000:]
+    assert_reports_equal_truth(tenant, tmp_path)  # no row of the day's first computation is left over
+    for table in REPORTS:
+        after = snapshots(tmp_path, table)
+        assert [day for day, _, _ in after] == [day for day, _, _ in before[table]], table  # still one day
+    named = {
+        row[0]
+        for row in stored(tmp_path, "select user_principal_name from o365_raw.usage_office365_active_user_detail")
+    }
+    deleted = upns[gone.json()["changes"][0]["ids"][0]]
+    created = dict(stored(tmp_path, "select id, user_principal_name from o365_raw.users"))[
+        came.json()["changes"][0]["ids"][0]
+    ]
+    assert deleted not in named and created in named

@@ -229,6 +229,14 @@ class UsageReports:
             self._dates[function] += dt.timedelta(days=days)
             return self._dates[function]
 
+    def recompute(self, function: str) -> dt.date:
+        """Compute the report's current refresh date again (Microsoft reprocessed the day): its next download
+        holds the users and sites of now, under the same date. Returns the date."""
+        with self._lock:
+            date = self._dates[function]
+            self._snapshots.pop((function, date), None)
+            return date
+
     def snapshot(self, function: str, date: dt.date) -> list[Row]:
         """The report's rows for ``date`` (computed and frozen on first use)."""
         with self._lock:

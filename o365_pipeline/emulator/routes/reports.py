@@ -4,7 +4,8 @@ As in Graph, a report function answers ``302 Found`` with a ``Location`` on anot
 address under its other name: ``localhost`` for ``127.0.0.1`` and back) holding a short-lived signed
 download URL; the download takes no ``Authorization`` header and refuses one (a client that sends its
 Graph token there leaks it to the download host). Truth: one table per report, ids
-``<report refresh date>/<row key>``. Mutate op ``advance`` moves a report's refresh date ``count`` days on;
+``<report refresh date>/<row key>``. Mutate op ``advance`` moves a report's refresh date ``count`` days on,
+``recompute`` computes the current date's snapshot again (same date, the users and sites of now);
 ``POST /_emulator/reports`` with ``{"concealed": true}`` conceals user, group and site names.
 """
 
@@ -114,9 +115,11 @@ def register(emu: Emulator) -> None:
         table = REPORTS[function].table
 
         def mutate(op: str, count: int, rng: random.Random) -> list[str]:
-            if op != "advance":
-                raise GraphError(400, "BadRequest", f"{table}: only op 'advance' is supported (a new refresh date)")
-            return [reports.advance(function, max(1, count)).isoformat()]
+            if op == "advance":  # a new refresh date: the next download is a new snapshot
+                return [reports.advance(function, max(1, count)).isoformat()]
+            if op == "recompute":  # the same refresh date computed again from the tenant of now
+                return [reports.recompute(function).isoformat()]
+            raise GraphError(400, "BadRequest", f"{table}: ops are 'advance' (a new refresh date) and 'recompute'")
 
         return mutate
 
