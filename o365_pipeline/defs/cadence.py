@@ -17,6 +17,7 @@ DEFAULT_CRONS: dict[str, str] = {
     "bookings": "40 2 * * *",
     "audit": "50 2 * * *",
     "reports": "0 7 * * *",  # usage reports: Microsoft computes them once a day
+    "places": "55 2 * * *",
     "mail": "5 * * * *",
     "calendar": "25 * * * *",
     "files": "45 * * * *",

@@ -76,6 +76,7 @@ APP_ROLES = [
     "Policy.Read.All",
     "Application.Read.All",
     "Device.Read.All",
+    "Place.Read.All",
 ]
 JWT_BEARER = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
 DEVICE_CODE_GRANT = "urn:ietf:params:oauth:grant-type:device_code"

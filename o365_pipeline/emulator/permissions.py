@@ -54,6 +54,7 @@ _APPS = (
 )
 _DEVICES = ("Device.Read.All", "Device.ReadWrite.All", "Directory.Read.All", "Directory.ReadWrite.All")
 _REPORTS = ("Reports.Read.All",)
+_PLACES = ("Place.Read.All", "Place.ReadWrite.All")
 
 ROUTE_PERMISSIONS: dict[str, tuple[str, ...]] = {
     **dict.fromkeys(("users", "users_delta", "users_count", "user"), _USERS),
@@ -127,6 +128,8 @@ ROUTE_PERMISSIONS: dict[str, tuple[str, ...]] = {
     **dict.fromkeys(("devices", "devices_delta", "device"), _DEVICES),
     # ---- usage reports ----
     "reports": _REPORTS,
+    # ---- places (rooms and room lists) ----
+    **dict.fromkeys(("rooms", "room_lists", "room_list_rooms"), _PLACES),
 }
 
 

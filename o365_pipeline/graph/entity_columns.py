@@ -274,6 +274,23 @@ PROPERTIES: dict[str, str] = {
     "tenantId": "Entra tenant of the member (a member from another tenant in shared channels shows its own).",
     "visibleHistoryStartDateTime": "From when the member sees the chat history, as Graph writes it "
     "(0001-01-01T00:00:00Z: all of it).",
+    # ---- rooms, room lists ----
+    "emailAddress": "Email address of the room or room list (what a meeting invites or Outlook's room finder lists).",
+    "capacity": "Number of people the room seats.",
+    "building": "Name of the building (site) the room is in; rooms of one building share its room list.",
+    "floorNumber": "Floor of the building the room is on.",
+    "floorLabel": "How the floor is named (e.g. Floor 3, Mezzanine).",
+    "label": "Short label of the place, e.g. its room number.",
+    "nickname": "Short name people use for the room.",
+    "phone": "Phone number of the place.",
+    "isWheelChairAccessible": "Whether the room is wheelchair accessible.",
+    "bookingType": "standard (anyone can book it in Outlook) or reserved (assigned to someone, not bookable).",
+    "audioDeviceName": "Audio device in the room (empty: none).",
+    "videoDeviceName": "Video device in the room (empty: none).",
+    "displayDeviceName": "Display device in the room (empty: none).",
+    "address": "Street address of the place (JSON: street, city, state, postalCode, countryOrRegion).",
+    "geoCoordinates": "Latitude, longitude and altitude of the place (JSON).",
+    "tags": "Free-form tags the admin set on the room (JSON list, e.g. whiteboard).",
 }
 
 # Columns the sync adds to every raw table.

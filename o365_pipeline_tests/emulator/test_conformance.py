@@ -74,6 +74,8 @@ ROUTE_MODELS = {
     "applications_delta": "application.Application",
     "service_principals_delta": "service_principal.ServicePrincipal",
     "devices_delta": "device.Device",
+    "rooms": "room.Room",
+    "room_lists": "room_list.RoomList",
     # routes the pipeline does not read, asked once each by the fixture (OTHER_ROUTES)
     "user": "user.User",
     "group": "group.Group",
@@ -111,6 +113,7 @@ ROUTE_MODELS = {
     "devices": "device.Device",
     "device": "device.Device",
     "channel_messages": "chat_message.ChatMessage",
+    "room_list_rooms": "room.Room",
 }
 NOT_ENTITIES = {"batch"}  # the $batch envelope: its inner answers are recorded and checked one by one
 COUNTS = {"users_count", "groups_count"}  # /$count answers a number as text/plain, no model
@@ -120,7 +123,7 @@ CSV_ROUTES = {REPORT, DOWNLOAD}
 # The other GET routes, with ids from earlier answers: {u} a readable mailbox, {g} a group, {t} a team, {p} a plan,
 # {b} a Bookings business, {d} the mailbox's drive, {m} a message, {c} a contact folder, {a} an application with a
 # certificate (asked for its key bytes), {e} a service principal (enterprise app), {v} a device, {ch} a channel of
-# {t}, {cm} a message of that channel.
+# {t}, {cm} a message of that channel, {rl} a room list's address.
 OTHER_ROUTES = (
     "/users/{u}",
     "/groups/{g}",
@@ -155,6 +158,7 @@ OTHER_ROUTES = (
     "/devices/{v}",
     "/teams/{t}/channels/{ch}/messages",
     "/teams/{t}/channels/{ch}/messages/{cm}/replies",
+    "/places/{rl}/microsoft.graph.roomlist/rooms",
 )
 
 
@@ -234,6 +238,7 @@ def _ask_other_routes(c: httpx.Client, seen: list[Answer]) -> None:
         ),
         "e": c.get("/v1.0/servicePrincipals?$top=1&$select=id").json()["value"][0]["id"],
         "v": c.get("/v1.0/devices?$top=1&$select=id").json()["value"][0]["id"],
+        "rl": orjson.loads(next(a.body for a in seen if a.route == "room_lists"))["value"][0]["emailAddress"],
     }
     lists = c.get(f"/v1.0/sites/{ids['s']}/lists?$select=id,list").json()["value"]
     ids["l"] = next(lst["id"] for lst in lists if lst["list"]["template"] != "documentLibrary")  # a list with items
