@@ -24,6 +24,7 @@ from .odata import OUTLOOK, Collection, LazyCollection, SeqClock, Shape, dumps
 from .router import GraphError
 from .scales import Scale
 from .tenant import READABLE, Directory
+from .tenant_places import RoomRef, bookable_rooms
 
 K_MESSAGE, K_EVENT, K_CONTACT, K_FOLDER, K_CFOLDER, K_CAL = 1, 2, 3, 4, 5, 6
 SINGLE = 0xFFFF
@@ -72,6 +73,12 @@ FOLDERS = [
 WELL_KNOWN = {f.well_known: i for i, f in enumerate(FOLDERS) if f.well_known}
 CONTACT_FOLDERS = [("Contacts", 0.6), ("Suppliers", 0.3), ("Family", 0.1)]  # index 0 = the default folder
 CALENDARS = ["Calendar", "United States holidays", "Birthdays"]
+# Weekly series beyond the seeded ones (first day relative to today, occurrences), numbered after them: one
+# straddles the sync window's start (its master and first 3 occurrences lie before it, 5 occurrences inside),
+# one ended long before it (only its series master is known). Occurrences keep 2 days off the window's edge.
+EXTRA_SERIES = ((-383, 8), (-520, 6))
+WINDOW_DAYS = 365  # the pipeline's calendarView window: today +- this
+ROOM_SHARE = 0.4  # share of single events (and of series) that book a room
 
 WORDS = (
     "quarterly review budget roadmap launch customer invoice contract design sprint retro offsite hiring "
@@ -325,6 +332,7 @@ class Mailbox:
         self._domain = self.address.split("@")[-1]
         self._me_json = f'{{"emailAddress":{{"name":{_js(self.name)},"address":{_js(self.address)}}}}}'
         self._series_facts: dict[int, tuple[int, str, str]] = {}
+        self._series_plans: dict[int, tuple[int, int, int, int]] = {}
         self.pinned: dict[tuple[str, ...], Collection] = {}
         self.next_index: dict[tuple[str, ...], int] = {}
         # Outlook ids of moved items: a move gives the item a new regular id (it encodes the folder); its immutable
@@ -598,17 +606,87 @@ class Mailbox:
 
     def _build_events(self) -> Collection:
         items = [self.make_event(SINGLE, i) for i in range(self.n_single)]
-        for s in range(self.n_series):
-            rng = random.Random(f"series:{self.store.seed}:{self.idx}:{s}")
-            n = rng.randint(4, 10)
-            first = rng.randint(-250, 200)
-            exception = rng.randrange(n)
-            cancelled = rng.randrange(n) if n > 5 else -1
-            for k in range(n):
-                if k == cancelled and k != exception:
-                    continue
-                items.append(self.make_event(s, k, first_day=first, exception=k == exception))
+        for s, k, first, exception in self._series_instances():
+            items.append(self.make_event(s, k, first_day=first, exception=exception))
         return Collection(self.store.clock, items)
+
+    def series_plan(self, s: int) -> tuple[int, int, int, int]:
+        """(first day, occurrences, exception index, cancelled index or -1) of seeded series ``s``."""
+        plan = self._series_plans.get(s)
+        if plan is None:
+            if s < self.n_series:
+                rng = random.Random(f"series:{self.store.seed}:{self.idx}:{s}")
+                n = rng.randint(4, 10)
+                first = rng.randint(-250, 200)
+                exception = rng.randrange(n)
+                cancelled = rng.randrange(n) if n > 5 else -1
+                plan = (first, n, exception, cancelled)
+            else:
+                first, n = EXTRA_SERIES[s - self.n_series]
+                plan = (first, n, -1, -1)
+            self._series_plans[s] = plan
+        return plan
+
+    def _series_instances(self, in_window: bool = False) -> Iterator[tuple[int, int, int, bool]]:
+        """(series, k, first day, is exception) of every seeded occurrence (``in_window``: those inside the
+        pipeline's calendarView window, what its truth counts)."""
+        for s in range(self.n_series + len(EXTRA_SERIES)):
+            first, n, exception, cancelled = self.series_plan(s)
+            for k in range(n):
+                if (k == cancelled and k != exception) or (in_window and first + 7 * k < 2 - WINDOW_DAYS):
+                    continue
+                yield s, k, first, k == exception
+
+    # ---- series masters ------------------------------------------------------------------------
+    def series_masters(self) -> Collection:
+        """The recurring series of the primary calendar (``type: seriesMaster``, with their recurrence)."""
+        return self._coll(("masters",), self._build_masters)
+
+    def pin_series_masters(self) -> Collection:
+        """Series masters, pinned for mutation."""
+        return self.pin(("masters",), self._build_masters)
+
+    def _build_masters(self) -> Collection:
+        return Collection(self.store.clock, [self.make_master(s) for s in range(self.n_series + len(EXTRA_SERIES))])
+
+    def base_master_ids(self) -> list[str]:
+        """Ids of the seeded series masters."""
+        return [self._series(s)[1] for s in range(self.n_series + len(EXTRA_SERIES))]
+
+    def make_master(self, s: int, first_day: int | None = None, n: int | None = None) -> dict[str, Any]:
+        """The seriesMaster of weekly series ``s``: its first occurrence's times, its recurrence pattern/range."""
+        plan_first, plan_n, _, _ = self.series_plan(s) if s < self.n_series + len(EXTRA_SERIES) else (0, 0, -1, -1)
+        first = plan_first if first_day is None else first_day
+        count = plan_n if n is None else n
+        _, master, _ = self._series(s)
+        item = self.make_event(s, 0, first_day=first)
+        start = self.store.anchor_naive + dt.timedelta(days=first)
+        last = start + dt.timedelta(days=7 * (count - 1))
+        return {
+            **item,
+            "id": master,
+            "type": "seriesMaster",
+            "seriesMasterId": None,
+            "iCalUId": "040000008200E00074C5B7101A82E008" + hashlib.md5(master.encode()).hexdigest().upper(),
+            "recurrence": {
+                "pattern": {
+                    "type": "weekly",
+                    "interval": 1,
+                    "month": 0,
+                    "dayOfMonth": 0,
+                    "daysOfWeek": [start.strftime("%A").lower()],
+                    "firstDayOfWeek": "sunday",
+                    "index": "first",
+                },
+                "range": {
+                    "type": "endDate",
+                    "startDate": start.strftime("%Y-%m-%d"),
+                    "endDate": last.strftime("%Y-%m-%d"),
+                    "recurrenceTimeZone": "UTC",
+                    "numberOfOccurrences": 0,
+                },
+            },
+        }
 
     def make_event(
         self, series: int, k: int, *, first_day: int = 0, exception: bool = False, eid: str | None = None
@@ -629,7 +707,7 @@ class Mailbox:
         end = start + dt.timedelta(minutes=rng.choice([30, 60, 90]))
         other = store.contact_name(rng)
         ck = base64.b64encode(hashlib.blake2b(eid.encode(), digest_size=15).digest()).decode()
-        return {
+        event = {
             "@odata.etag": f'W/"{ck}"',
             "id": eid,
             "createdDateTime": store.days_before[300],
@@ -676,6 +754,41 @@ class Mailbox:
             "_end": (end - _EPOCH).total_seconds(),
             "_attachments": n_att,
         }
+        room = self._room_of(eid if series == SINGLE else f"series:{series}")
+        if room is not None:
+            self._book(event, room, random.Random(f"room:{eid}"))
+        return event
+
+    def _room_of(self, key: str) -> RoomRef | None:
+        """The room a single event (by id) or a whole series (``series:<n>``) books, if any."""
+        rng = random.Random(f"room:{self.store.seed}:{self.idx}:{key}")
+        rooms = self.store.rooms
+        if not rooms or rng.random() >= ROOM_SHARE:
+            return None
+        return rooms[rng.randrange(len(rooms))]
+
+    @staticmethod
+    def _book(event: dict[str, Any], room: RoomRef, rng: random.Random) -> None:
+        """Invite ``room`` as a resource attendee and make it the location (what Outlook does on booking)."""
+        location = {
+            "displayName": room.name,
+            "locationType": "conferenceRoom",
+            "locationEmailAddress": room.email,
+            "uniqueId": room.email,
+            "uniqueIdType": "directory",
+        }
+        # a room declines a booking that conflicts with another one (auto-accept); a few do here
+        response = "declined" if rng.random() < 0.1 else "accepted"
+        event["location"] = location
+        event["locations"] = [location]
+        event["attendees"] = [
+            *event["attendees"],
+            {
+                "type": "resource",
+                "status": {"response": response, "time": event["lastModifiedDateTime"]},
+                "emailAddress": {"name": room.name, "address": room.email},
+            },
+        ]
 
     def _series(self, series: int) -> tuple[int, str, str]:
         """(hour, master id, subject) of a weekly series: what every occurrence shares."""
@@ -688,20 +801,12 @@ class Mailbox:
         return facts
 
     def base_event_ids(self) -> Iterator[str]:
-        """Ids of the seeded event instances (same order as the generated collection, no bodies)."""
+        """Ids of the seeded event instances inside the sync window (the generated collection's order)."""
         seed = self.store.seed
         for i in range(self.n_single):
             yield make_id(K_EVENT, self.idx, SINGLE, i, seed)
-        for s in range(self.n_series):
-            rng = random.Random(f"series:{seed}:{self.idx}:{s}")
-            n = rng.randint(4, 10)
-            rng.randint(-250, 200)
-            exception = rng.randrange(n)
-            cancelled = rng.randrange(n) if n > 5 else -1
-            for k in range(n):
-                if k == cancelled and k != exception:
-                    continue
-                yield make_id(K_EVENT, self.idx, s, k, seed)
+        for s, k, _, _ in self._series_instances(in_window=True):
+            yield make_id(K_EVENT, self.idx, s, k, seed)
 
     def find_event(self, eid: str) -> dict[str, Any] | None:
         """An event instance by id."""
@@ -797,6 +902,7 @@ class MailboxStore:
         self.anchor = dt.datetime(now.year, now.month, now.day, tzinfo=dt.UTC)
         self.anchor_naive = self.anchor.replace(tzinfo=None)
         self.days_before = [iso(self.anchor - dt.timedelta(days=d)) for d in range(301)]  # event timestamps
+        self.rooms = bookable_rooms(seed, directory.domain, scale.name)
         self.lru = LRU(lru_items)
         self.warm_state = "off"  # off | running | done (see warm())
         self.warm_items = 0

@@ -145,6 +145,8 @@ class Entity:
             key bytes, secret text or hints, which Graph returns for a single object asked with ``$select``).
         row_key: for a ``snapshot`` entity, the column naming a row within one refresh date (ids are
             ``<refresh date>/<row_key>``).
+        filter: a ``$filter`` every request of a list reader sends (``type eq 'seriesMaster'``: one kind of a
+            collection that holds several).
     """
 
     name: str
@@ -169,6 +171,7 @@ class Entity:
     descriptions: Mapping[str, str] = field(default_factory=dict)
     list_keys: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
     row_key: str | None = None
+    filter: str | None = None
 
     @property
     def key_columns(self) -> tuple[str, ...]:
@@ -304,6 +307,19 @@ MEMBER_COLUMNS: dict[str, DataType] = {
     "roles": "json",
     "tenantId": "text",
     "visibleHistoryStartDateTime": "text",  # 0001-01-01T00:00:00Z (all history) is out of a timestamp's range
+}
+
+# a recurring series' master event: the properties its occurrences share (series_master_id links them)
+SERIES_MASTER_COLUMNS: dict[str, DataType] = {
+    "subject": "text",
+    "type": "text",
+    "isAllDay": "bool",
+    "isCancelled": "bool",
+    "isOnlineMeeting": "bool",
+    "showAs": "text",
+    "iCalUId": "text",
+    "sensitivity": "text",
+    "importance": "text",
 }
 
 ENTITIES: dict[str, Entity] = {
@@ -755,6 +771,7 @@ ENTITIES: dict[str, Entity] = {
                 "organizer.emailAddress": "json",
                 "location.displayName": "text",
                 "location.locationType": "text",
+                "location.locationEmailAddress": "text",
                 "start.dateTime": "timestamp",
                 "start.timeZone": "text",
                 "end.dateTime": "timestamp",
@@ -783,6 +800,45 @@ ENTITIES: dict[str, Entity] = {
             parent="events",
             parent_column="event_id",
             descriptions={"size": "Size of the attachment in bytes."},
+        ),
+        Entity(
+            name="event_series_masters",
+            path="users/{user_id}/events",
+            workload="calendar",
+            strategy="replace",
+            reader="mailbox_list",
+            over=MAILBOX,
+            filter="type eq 'seriesMaster'",
+            permission="Calendars.Read",
+            probe="users/{user_id}/events?$top=1&$select=id",
+            description="Recurring series (their seriesMaster events, with the recurrence pattern and range) of every "
+            "primary calendar, also those outside the sync window; events link to them by series_master_id.",
+            descriptions={
+                "id": "Graph's id of the series master; events of the series carry it as seriesMasterId.",
+                "type": "Always seriesMaster.",
+                "start.dateTime": "Start of the series' first occurrence (UTC).",
+                "end.dateTime": "End of the series' first occurrence (UTC).",
+                "iCalUId": "iCalendar UID of the series (each occurrence has its own).",
+                "importance": "low, normal or high, as the organizer set it.",
+            },
+            columns=SERIES_MASTER_COLUMNS,
+            select=(*SERIES_MASTER_COLUMNS, "start", "end", "recurrence", "organizer", "location", "attendees"),
+            page_size=1000,
+            layout={
+                "user_id": "text",
+                "createdDateTime": "timestamp",
+                "lastModifiedDateTime": "timestamp",
+                "organizer.emailAddress": "json",
+                "location.displayName": "text",
+                "location.locationEmailAddress": "text",
+                "start.dateTime": "timestamp",
+                "start.timeZone": "text",
+                "end.dateTime": "timestamp",
+                "end.timeZone": "text",
+                "recurrence.pattern": "json",
+                "recurrence.range": "json",
+                "attendees": "json",
+            },
         ),
         # ---- contacts --------------------------------------------------------------------------------
         Entity(

@@ -274,7 +274,13 @@ PROPERTIES: dict[str, str] = {
     "tenantId": "Entra tenant of the member (a member from another tenant in shared channels shows its own).",
     "visibleHistoryStartDateTime": "From when the member sees the chat history, as Graph writes it "
     "(0001-01-01T00:00:00Z: all of it).",
-    # ---- rooms, room lists ----
+    # ---- rooms, room lists, series masters ----
+    "location.locationEmailAddress": "Address of the room the event books (a room resource mailbox); empty for a "
+    "typed location.",
+    "recurrence.pattern": "How the series repeats (JSON: type daily/weekly/absoluteMonthly/..., interval, "
+    "daysOfWeek, dayOfMonth, month, index).",
+    "recurrence.range": "When the series runs (JSON: type endDate/noEnd/numbered, startDate, endDate, "
+    "numberOfOccurrences, recurrenceTimeZone).",
     "emailAddress": "Email address of the room or room list (what a meeting invites or Outlook's room finder lists).",
     "capacity": "Number of people the room seats.",
     "building": "Name of the building (site) the room is in; rooms of one building share its room list.",

@@ -252,6 +252,8 @@ def _params(entity: Entity) -> dict[str, str]:
         params["$select"] = ",".join(entity.select)
     if entity.page_size and entity.page_size_by == "top":
         params["$top"] = str(entity.page_size)
+    if entity.filter:
+        params["$filter"] = entity.filter
     return params
 
 
@@ -830,9 +832,8 @@ def read_mailbox_list(ctx: ReadContext) -> Iterator[Event]:
     """A small per-mailbox collection read whole (calendars); first pages of 20 mailboxes per ``$batch``."""
     entity = ctx.entity
     params = _params(entity)
-    query = "&".join(f"{name}={value}" for name, value in params.items())
     users = [u for u in ctx.tenant.users_for_content() if u.id not in skipped_now(ctx)]
-    firsts = batch_first_pages(ctx, {u.id: f"{entity.path.format(user_id=u.id)}?{query}" for u in users})
+    firsts = batch_first_pages(ctx, {u.id: with_query(entity.path.format(user_id=u.id), params) for u in users})
 
     def work(user: TenantUser) -> Iterator[Event]:
         first = firsts.get(user.id)

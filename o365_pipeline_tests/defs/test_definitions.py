@@ -35,6 +35,7 @@ MARTS = (
     "privileged_users",
     "app_credential_expiry",
     "m365_adoption_daily",
+    "room_utilization",
 )
 
 

@@ -74,6 +74,7 @@ ROUTE_MODELS = {
     "applications_delta": "application.Application",
     "service_principals_delta": "service_principal.ServicePrincipal",
     "devices_delta": "device.Device",
+    "user_events": "event.Event",
     "rooms": "room.Room",
     "room_lists": "room_list.RoomList",
     # routes the pipeline does not read, asked once each by the fixture (OTHER_ROUTES)
@@ -91,7 +92,6 @@ ROUTE_MODELS = {
     "user_messages": "message.Message",
     "message": "message.Message",
     "calendar": "calendar.Calendar",
-    "user_events": "event.Event",
     "contact_folders": "contact_folder.ContactFolder",
     "contact_child_folders": "contact_folder.ContactFolder",
     "folder_contacts": "contact.Contact",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from urllib.parse import quote
 
 import httpx
@@ -12,6 +13,11 @@ from o365_pipeline.emulator import EmulatorServer
 from .conftest import all_pages, delta_round, graph_client, mutate, tls, truth
 
 WINDOW = "startDateTime=2000-01-01T00:00:00Z&endDateTime=2100-01-01T00:00:00Z"
+# the pipeline's window (today +- 365 days), which truth counts events in: some series reach beyond it
+_NOW = dt.datetime.now(dt.UTC)
+SYNC_WINDOW = f"startDateTime={_NOW - dt.timedelta(days=365):%Y-%m-%dT%H:%M:%SZ}&endDateTime=" + (
+    f"{_NOW + dt.timedelta(days=365):%Y-%m-%dT%H:%M:%SZ}"
+)
 
 
 def _users(c: httpx.Client) -> list[dict]:
@@ -79,7 +85,7 @@ def test_full_sync_of_every_outlook_entity_equals_truth(
                     got["message_attachments"] |= {f"{uid}/{a['id']}" for a in atts}
         cals, _ = all_pages(client, f"{u}/calendars", one)
         got["calendars"] |= {f"{uid}/{c['id']}" for c in cals}
-        events, _ = delta_round(client, f"{u}/calendarView/delta?{WINDOW}", one)
+        events, _ = delta_round(client, f"{u}/calendarView/delta?{SYNC_WINDOW}", one)
         assert {e["type"] for e in events} >= {"singleInstance", "occurrence", "exception"}
         got["events"] |= {f"{uid}/{e['id']}" for e in events}
         for e in events:
@@ -261,3 +267,20 @@ def test_events_list_has_singles_and_series_masters(client: httpx.Client) -> Non
     assert masters == {e["seriesMasterId"] for e in view if e["seriesMasterId"]}
     assert all("_start" not in e for e in items)
     assert client.get(f"/v1.0/users/{uid}/events?$top=1&$select=id").json()["value"][0].keys() <= {"id", "@odata.etag"}
+
+
+def test_series_masters_by_filter_carry_their_recurrence_also_outside_the_window(client: httpx.Client) -> None:
+    uid = _mailbox_users(client)[0]
+    everything, _ = all_pages(client, f"/v1.0/users/{uid}/events")
+    only_masters = quote("type eq 'seriesMaster'")
+    masters, _ = all_pages(client, f"/v1.0/users/{uid}/events?$filter={only_masters}")
+    assert masters and {e["id"] for e in masters} == {e["id"] for e in everything if e["type"] == "seriesMaster"}
+    assert all(e["type"] == "seriesMaster" and e["recurrence"]["pattern"]["type"] == "weekly" for e in masters)
+    # one series ended more than a year ago, one began before then: the pipeline's calendarView window
+    # (today +- 365 days) holds none / only part of their occurrences
+    year_ago = (dt.datetime.now(dt.UTC) - dt.timedelta(days=366)).date().isoformat()
+    ranges = [e["recurrence"]["range"] for e in masters]
+    assert any(r["endDate"] < year_ago for r in ranges)
+    assert any(r["startDate"] < year_ago < r["endDate"] for r in ranges)
+    bad = client.get(f"/v1.0/users/{uid}/events?$filter=showAs eq 'busy'")
+    assert bad.status_code == 400 and bad.json()["error"]["code"] == "ErrorInvalidUrlQueryFilter"

@@ -24,6 +24,7 @@ MAILBOX_TABLES = {
     "calendars",
     "events",
     "event_attachments",
+    "event_series_masters",
     "contact_folders",
     "contacts",
     "drive_items",

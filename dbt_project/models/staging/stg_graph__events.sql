@@ -32,6 +32,7 @@ renamed as (
         {{ json_text('organizer__email_address', 'address') }} as organizer_address,
         {{ json_text('organizer__email_address', 'name') }} as organizer_name,
         location__display_name as location_name,
+        lower(location__location_email_address) as location_address,
         response_status__response as response_status,
         created_date_time as created_at,
         last_modified_date_time as last_modified_at,

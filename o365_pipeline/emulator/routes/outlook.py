@@ -62,6 +62,11 @@ MESSAGE_FILTERS: dict[str, set[str]] = {
     "conversationId": {"eq"},
     "parentFolderId": {"eq"},
 }
+# /events: the list holds single instances and series masters; type picks one kind (``type eq 'seriesMaster'``)
+EVENT_FILTERS: dict[str, set[str]] = {
+    "type": {"eq", "ne"},
+    "subject": {"eq", "startswith"},
+}
 # message delta: "The only supported $filter expressions are receivedDateTime ge|gt {value}" (message-delta docs)
 MESSAGE_DELTA_FILTERS: dict[str, set[str]] = {"receivedDateTime": {"ge", "gt"}}
 
@@ -346,40 +351,15 @@ def register(emu: Emulator) -> None:
         )
         return with_id_type(req, mb, page)
 
-    def series_masters(mb: Mailbox) -> list[dict[str, Any]]:
-        """One seriesMaster per recurring series, derived from its first listed instance."""
-        firsts: dict[str, dict[str, Any]] = {}
-        for it in mb.events().items.values():
-            master = it.get("seriesMasterId")
-            if master and master not in firsts:
-                firsts[master] = it
-        out = []
-        for master, first in firsts.items():
-            start = dt.datetime.fromtimestamp(first["_start"], dt.UTC)
-            out.append(
-                {
-                    **first,
-                    "id": master,
-                    "type": "seriesMaster",
-                    "seriesMasterId": None,
-                    "recurrence": {
-                        "pattern": {
-                            "type": "weekly",
-                            "interval": 1,
-                            "daysOfWeek": [start.strftime("%A").lower()],
-                            "firstDayOfWeek": "sunday",
-                        },
-                        "range": {"type": "noEnd", "startDate": start.strftime("%Y-%m-%d"), "endDate": "0001-01-01"},
-                    },
-                }
-            )
-        return out
-
     @r.graph("GET", rf"{U}/(?:calendar/)?events", name="user_events", kind="outlook")
     def user_events(req: Request) -> Response:
         mb = box(req)
         singles = [it for it in mb.events().items.values() if it["type"] == "singleInstance"]
-        items = singles + series_masters(mb)
+        items = singles + list(mb.series_masters().items.values())
+        flt = req.query.get("$filter")
+        if flt:
+            pred = compile_filter(flt, EVENT_FILTERS, _filter_error)
+            items = [it for it in items if pred(it)]
         s = sel(EVENT_SHAPE, req, items[0] if items else None)
         page = list_page(
             req,
@@ -564,6 +544,12 @@ def register(emu: Emulator) -> None:
         else:
             yield from mb.base_event_ids()
 
+    def series_master_ids(mb: Mailbox) -> Iterator[str]:
+        if mb.is_pinned(("masters",)):
+            yield from mb.pinned[("masters",)].items
+        else:
+            yield from mb.base_master_ids()
+
     def event_attachments(mb: Mailbox) -> Iterator[tuple[str, int]]:
         if mb.is_pinned(("events",)):
             yield from ((i, int(it["_attachments"])) for i, it in mb.pinned[("events",)].items.items())
@@ -581,12 +567,14 @@ def register(emu: Emulator) -> None:
     emu.add_truth("calendars", per_user(lambda mb: mb.calendar_ids, "containers"))
     emu.add_truth("events", per_user(event_ids))
     emu.add_truth("event_attachments", per_user(event_attachments, "attachments"))
+    emu.add_truth("event_series_masters", per_user(series_master_ids))
     emu.add_truth(
         "contact_folders", per_user(lambda mb: [f["id"] for f in cfolder_coll(mb).items.values()], "containers")
     )
     emu.add_truth("contacts", per_user(contact_ids))
     emu.add_mutator("messages", lambda op, n, rng: mutate_messages(store, op, n, rng))
     emu.add_mutator("events", lambda op, n, rng: mutate_events(store, op, n, rng))
+    emu.add_mutator("event_series_masters", lambda op, n, rng: mutate_series_masters(store, op, n, rng))
     emu.add_mutator("contacts", lambda op, n, rng: mutate_contacts(store, op, n, rng))
 
 
@@ -687,6 +675,41 @@ def mutate_events(store: MailboxStore, op: str, n: int, rng: random.Random) -> l
         else:
             raise GraphError(400, "BadRequest", f"unknown op {op!r} for events (create|update|retype|delete)")
         out.append(f"{mb.user_id}/{eid}")
+    return out
+
+
+def mutate_series_masters(store: MailboxStore, op: str, n: int, rng: random.Random) -> list[str]:
+    """create (a weekly series that ended long before the sync window: only its master is known) | update (the
+    subject, on the master and its occurrences) | delete (the master and its occurrences, as Outlook does)."""
+    out: list[str] = []
+    for _ in range(n):
+        mb = _pick_box(store, rng)
+        masters = mb.pin_series_masters()
+        if op == "create":
+            with mb.lock:
+                s = mb.next_index.get(("masters",), mb.n_series + 100)
+                mb.next_index[("masters",)] = s + 1
+            master = mb.make_master(s, first_day=-700 + rng.randrange(60), n=rng.randint(3, 12))
+            masters.upsert(master)
+            out.append(f"{mb.user_id}/{master['id']}")
+            continue
+        if not masters.items:
+            continue
+        mid = rng.choice(list(masters.items))
+        events = mb.pin_events()
+        occurrences = [eid for eid, it in events.items.items() if it.get("seriesMasterId") == mid]
+        if op == "update":
+            subject = f"Renamed: {masters.items[mid]['subject']}"
+            masters.upsert(dict(masters.items[mid], subject=subject), fields=["subject"])
+            for eid in occurrences:
+                events.upsert(dict(events.items[eid], subject=subject), fields=["subject"])
+        elif op == "delete":
+            masters.remove(mid)
+            for eid in occurrences:
+                events.remove(eid)
+        else:
+            raise GraphError(400, "BadRequest", f"unknown op {op!r} for event_series_masters (create|update|delete)")
+        out.append(f"{mb.user_id}/{mid}")
     return out
 
 
