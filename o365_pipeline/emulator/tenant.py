@@ -239,16 +239,29 @@ class Directory:
 
     def set_ownership(self, gid: str, user_id: str, add: bool) -> None:
         """Add or remove an owner; the group shows up in the next groups/delta round (owners@delta)."""
+        self._set_link("owners", self.owners, self.owner_log, gid, user_id, add)
+
+    def _set_link(
+        self,
+        relation: str,
+        links: dict[str, list[str]],
+        log: dict[str, list[tuple[int, str, bool]]],
+        gid: str,
+        object_id: str,
+        add: bool,
+    ) -> None:
+        """Add or remove ``object_id`` in a group's ``relation`` (members, owners); a change is logged for the
+        next groups/delta round (``<relation>@delta``), a no-op is not."""
         with self.lock:
-            owners = self.owners.setdefault(gid, [])
-            if add and user_id not in owners:
-                owners.append(user_id)
-            elif not add and user_id in owners:
-                owners.remove(user_id)
+            linked = links.setdefault(gid, [])
+            if add and object_id not in linked:
+                linked.append(object_id)
+            elif not add and object_id in linked:
+                linked.remove(object_id)
             else:
                 return
-            seq = self.groups.upsert(self.groups.items[gid], fields=["owners"])
-            self.owner_log.setdefault(gid, []).append((seq, user_id, add))
+            seq = self.groups.upsert(self.groups.items[gid], fields=[relation])
+            log.setdefault(gid, []).append((seq, object_id, add))
 
     def make_group(self, gid: str, name: str, unified: bool, rng: random.Random) -> dict[str, Any]:
         """A group object."""
@@ -293,16 +306,7 @@ class Directory:
 
     def set_membership(self, gid: str, member_id: str, add: bool) -> None:
         """Add or remove a member; the group shows up in the next groups/delta round."""
-        with self.lock:
-            mem = self.members.setdefault(gid, [])
-            if add and member_id not in mem:
-                mem.append(member_id)
-            elif not add and member_id in mem:
-                mem.remove(member_id)
-            else:
-                return
-            seq = self.groups.upsert(self.groups.items[gid], fields=["members"])
-            self.member_log.setdefault(gid, []).append((seq, member_id, add))
+        self._set_link("members", self.members, self.member_log, gid, member_id, add)
 
     def remove_user(self, uid: str, reason: str = "changed") -> None:
         """Delete a user: gone from lists and groups. Delta reports `reason`: 'changed' (soft-deleted,

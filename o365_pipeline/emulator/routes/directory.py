@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import random
 import re
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from ..filters import compile_filter
@@ -435,50 +436,40 @@ def mutate_groups(emu: Emulator, op: str, n: int, rng: random.Random) -> list[st
 def mutate_members(emu: Emulator, op: str, n: int, rng: random.Random) -> list[str]:
     """Add (create) or remove (delete) n group memberships; ids as 'group_id/member_id'."""
     d = emu.directory
-    out: list[str] = []
-    for _ in range(n):
-        gid = rng.choice(list(d.groups.items))
-        if op == "create":
-            cands = [u for u in d.users.items if u not in d.members.get(gid, [])]
-            if not cands:
-                continue
-            mid = rng.choice(cands)
-            d.set_membership(gid, mid, True)
-        elif op == "delete":
-            mem = d.members.get(gid, [])
-            if not mem:
-                continue
-            mid = rng.choice(mem)
-            d.set_membership(gid, mid, False)
-        else:
-            raise GraphError(400, "BadRequest", f"unknown op {op!r} for group_members (create|delete)")
-        out.append(f"{gid}/{mid}")
-    return out
+    return _mutate_links(
+        op, n, rng, "group_members", list(d.groups.items), d.members, list(d.users.items), d.set_membership
+    )
 
 
 def mutate_owners(emu: Emulator, op: str, n: int, rng: random.Random) -> list[str]:
-    """Add (create) or remove (delete) n group owners (users); ids as 'group_id/owner_id'."""
+    """Add (create) or remove (delete) n group owners (member users); ids as 'group_id/owner_id'."""
     d = emu.directory
+    members = [uid for uid, user in d.users.items.items() if user["userType"] == "Member"]
+    return _mutate_links(op, n, rng, "group_owners", list(d.groups.items), d.owners, members, d.set_ownership)
+
+
+def _mutate_links(
+    op: str,
+    n: int,
+    rng: random.Random,
+    table: str,
+    groups: list[str],
+    links: dict[str, list[str]],
+    candidates: list[str],
+    set_link: Callable[[str, str, bool], None],
+) -> list[str]:
+    """n links of a group relation added (create: one of ``candidates`` not linked yet) or removed (delete);
+    ids ``group_id/object_id``."""
+    if op not in ("create", "delete"):
+        raise GraphError(400, "BadRequest", f"unknown op {op!r} for {table} (create|delete)")
     out: list[str] = []
     for _ in range(n):
-        gid = rng.choice(list(d.groups.items))
-        if op == "create":
-            cands = [
-                u
-                for u, user in d.users.items.items()
-                if user["userType"] == "Member" and u not in d.owners.get(gid, [])
-            ]
-            if not cands:
-                continue
-            oid = rng.choice(cands)
-            d.set_ownership(gid, oid, True)
-        elif op == "delete":
-            owners = d.owners.get(gid, [])
-            if not owners:
-                continue
-            oid = rng.choice(owners)
-            d.set_ownership(gid, oid, False)
-        else:
-            raise GraphError(400, "BadRequest", f"unknown op {op!r} for group_owners (create|delete)")
-        out.append(f"{gid}/{oid}")
+        gid = rng.choice(groups)
+        linked = links.get(gid, [])
+        choices = [c for c in candidates if c not in linked] if op == "create" else linked
+        if not choices:
+            continue
+        object_id = rng.choice(choices)
+        set_link(gid, object_id, op == "create")
+        out.append(f"{gid}/{object_id}")
     return out
