@@ -217,3 +217,34 @@ def test_a_recomputed_day_replaces_that_days_rows(tenant: EmulatorServer, tmp_pa
         came.json()["changes"][0]["ids"][0]
     ]
     assert deleted not in named and created in named
+
+
+@pytest.mark.parametrize(
+    "answer",
+    [
+        {"status": 200, "body": "<html><body>Sign in to your proxy</body></html>", "content_type": "text/html"},
+        {"status": 200, "body": "", "content_type": "text/csv"},
+        {"status": 403, "body": "<Error><Code>AuthenticationFailed</Code></Error>", "content_type": "application/xml"},
+    ],
+    ids=["html-page", "empty-body", "refused-download"],
+)
+def test_a_download_that_is_not_the_report_fails_the_run_and_keeps_the_stored_snapshots(
+    tenant: EmulatorServer, tmp_path: Path, answer: dict[str, object]
+) -> None:
+    assert sync(tenant, tmp_path).returncode == 0
+    before = {table: snapshots(tmp_path, table) for table in REPORTS}
+    admin(tenant, "POST", "mutate", {"ops": [{"entity": table, "op": "advance"} for table in REPORTS]})
+
+    tenant.emu.inject.set([{"path": r"^/_reports/download/", **answer}])
+    try:
+        failed = sync(tenant, tmp_path)
+    finally:
+        tenant.emu.inject.set([])
+    assert failed.returncode == 1, failed.stderr[-2000:]
+    last = failed.stderr.strip().splitlines()[-1]
+    assert last.startswith("error:") and "download" in last and "permission" not in last, last
+    assert "Traceback" not in failed.stderr and "/_reports/download/" not in failed.stderr  # the URL is the credential
+    assert {table: snapshots(tmp_path, table) for table in REPORTS} == before  # nothing loaded, nothing lost
+
+    assert sync(tenant, tmp_path).returncode == 0  # the next run reads the new day
+    assert_reports_equal_truth(tenant, tmp_path)

@@ -27,6 +27,8 @@ from .tenant import Directory
 from .throttle import Faults, Stats, Throttle
 
 GRAPH_KINDS = ("directory", "outlook", "graph")
+# what /_emulator/inject may answer for: Graph, and the pre-authenticated downloads Graph redirects to
+INJECTABLE_KINDS = (*GRAPH_KINDS, "download")
 TruthFn = Callable[[], Iterable[str] | dict[str, Any]]
 MutateFn = Callable[[str, int, random.Random], list[str]]
 
@@ -169,7 +171,7 @@ class Emulator:
 
     def _answer(self, req: Request, route: Route) -> Response:
         """The route's answer, or what an injected rule (POST /_emulator/inject) makes of it."""
-        rule = self.inject.take(req) if route.kind in GRAPH_KINDS else None
+        rule = self.inject.take(req) if route.kind in INJECTABLE_KINDS else None
         return route.handler(req) if rule is None else rule.respond(req, route.handler)
 
     def _delay(self, req: Request, resp: Response, started: float, mailbox: str | None, rid: str) -> Response:

@@ -357,7 +357,14 @@ class GraphClient:
             error = _error_from(response, content, where)
             error.location = None
             if response.status_code not in RETRY_STATUSES:
-                raise error
+                # not Graph's answer: a 403 here is an expired or refused link, not a missing Graph permission
+                raise GraphError(
+                    0,
+                    "DownloadRefused",
+                    f"the download Graph redirected to answered {response.status_code} ({error.code}); "
+                    "the next run asks Graph for a new link",
+                    where,
+                )
             return Verdict(error, waits=[retry_after_seconds(response.headers.get("Retry-After"))])
 
         return self._retrying(send)

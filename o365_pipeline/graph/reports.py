@@ -200,11 +200,16 @@ def csv_rows(data: bytes, types: Mapping[str, str], key: str) -> list[dict[str, 
     ``id`` = ``<refresh date>/<key column>``.
 
     Raises:
-        ValueError: a row has no refresh date or no key, or a cell does not fit its column's type.
+        ValueError: the header row names no refresh date or no key (an empty body, a proxy's HTML page: not a
+            report, even one without rows), a row has no refresh date or no key, or a cell does not fit its
+            column's type.
     """
     reader = csv.reader(io.StringIO(data.decode("utf-8-sig")))
     header = next(reader, None) or []
     names = [column_name(h) for h in header]
+    missing = [name for name in (REFRESH_DATE, key) if name not in names]
+    if missing:
+        raise ValueError(f"its header row has no {' or '.join(missing)} column")
     rows: list[dict[str, Any]] = []
     for number, cells in enumerate(reader, start=2):
         if not any(cell.strip() for cell in cells):
